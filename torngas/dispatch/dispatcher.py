@@ -28,6 +28,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
+from types import MethodType
 from typing import Any, TypeVar
 
 from torngas._compat import warn_deprecated
@@ -56,7 +57,7 @@ def _make_id(target: Any) -> Hashable:
     method object is created on each attribute access. Strings and integers are
     identified by value (as blinker does), everything else by ``id()``.
     """
-    if hasattr(target, "__func__") and hasattr(target, "__self__"):
+    if isinstance(target, MethodType):
         return (id(target.__self__), id(target.__func__))
     if isinstance(target, str | int):
         return ("=", target)
@@ -167,7 +168,7 @@ class Signal:
         ref: Any = receiver
         if weak:
             make_ref: Any = weakref.ref
-            if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
+            if isinstance(receiver, MethodType):
                 make_ref = weakref.WeakMethod
             try:
                 ref = make_ref(receiver, self._remove_receiver)
