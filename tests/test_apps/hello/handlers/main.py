@@ -1,0 +1,61 @@
+import asyncio
+
+from tornado.web import HTTPError
+
+from torngas.handler import ApiHandler, WebHandler
+
+
+class Index(WebHandler):
+    def get(self):
+        self.write("hello")
+
+
+class Kwargs(WebHandler):
+    def get(self):
+        self._url_kwargs["mutated"] = True  # must not leak to the next request
+        self.write(dict(self._url_kwargs))
+
+
+class Page(WebHandler):
+    def get(self):
+        self.render("page.html", title="T", items=["a", "<b>"])
+
+
+class Boom(WebHandler):
+    def get(self):
+        raise ValueError("boom")
+
+
+class Slow(WebHandler):
+    async def get(self):
+        await asyncio.sleep(float(self.get_argument("t", "1")))
+        self.write("slow done")
+
+
+class Echo(ApiHandler):
+    def post(self):
+        self.write_json({"got": self.json_args})
+
+    def get(self):
+        if self.get_argument("fail", None):
+            raise HTTPError(418, "teapot %s", "here")
+        self.write_json([1, 2, 3])
+
+
+class Reverse(WebHandler):
+    def get(self):
+        self.write(self.reverse_url(self.get_argument("name")))
+
+
+class Hooks(WebHandler):
+    calls: list = []
+
+    def on_prepare(self):
+        Hooks.calls.append("on_prepare")
+
+    def get(self):
+        Hooks.calls.append("get")
+        self.write("ok")
+
+    def complete_finish(self):
+        Hooks.calls.append("complete_finish")

@@ -1,0 +1,16 @@
+from torngas import Url, include, route
+
+u = Url("tests.test_apps.hello.handlers", abc="abc", shared="url")
+urls = route(
+    u(name="Index", pattern=r"/", handler="main.Index"),
+    u(r"/kw/?", "main.Kwargs", kwargs={"abc": "other"}, name="Kw"),
+    u(r"/kw2/?", "main.Kwargs", name="Kw2"),
+    u(name="Page", pattern=r"/page", handler="main.Page"),
+    u(name="Boom", pattern=r"/boom", handler="main.Boom"),
+    u(name="Slow", pattern=r"/slow", handler="main.Slow"),
+    u(name="Echo", pattern=r"/api/echo", handler="main.Echo"),
+    u(name="Reverse", pattern=r"/reverse", handler="main.Reverse"),
+    u(name="Hooks", pattern=r"/hooks", handler="main.Hooks"),
+    u(name="User", pattern=r"/user/(\d+)", handler="main.Index"),
+    include("/sub", "tests.test_apps.hello.suburls.URLS"),
+)

@@ -1,0 +1,179 @@
+"""Default settings. A project's settings module overrides these name by name.
+
+Documented defaults only, no logic. Every name is documented in docs/settings.md.
+Each feature area keeps its defaults in its own section below.
+"""
+
+# ---------------------------------------------------------------- core
+#: Directory of the project (holds runserver.py). None: derived from the
+#: settings module's location, else the current directory.
+PROJECT_PATH = None
+
+#: Tornado's ``debug``: autoreload (single process only), no template cache,
+#: tracebacks on error pages. Never on in production.
+DEBUG = False
+
+#: Trust ``X-Real-Ip``/``X-Forwarded-For``/``X-Scheme`` headers (behind a proxy).
+XHEADERS = False
+
+#: Apps whose ``urls.py`` supplies routes, in order.
+INSTALLED_APPS = ()
+
+#: Middleware classes (dotted paths or classes), in declared order.
+MIDDLEWARE_CLASSES = ()
+
+#: Keyword arguments for :class:`tornado.web.Application` (the 1.8 name).
+#: ``static_path``, ``template_path``, ``cookie_secret``, ``xsrf_cookies``,
+#: ``login_url``, ``gzip``… A relative ``static_path``/``template_path`` is
+#: taken relative to PROJECT_PATH.
+TORNADO_CONF = {
+    "static_path": "statics",
+    "static_url_prefix": "/static/",
+    "template_path": "templates",
+    "xsrf_cookies": False,
+    "cookie_secret": None,
+    "login_url": "/login",
+}
+
+#: Keyword arguments for :class:`tornado.httpserver.HTTPServer`. Safe defaults:
+#: an idle (and header-wait) timeout, a body timeout and size limits, so a slow
+#: or hostile client cannot hold a worker forever.
+HTTPSERVER = {
+    "idle_connection_timeout": 60,
+    "body_timeout": 60,
+    "max_header_size": 64 * 1024,
+    "max_body_size": 10 * 1024 * 1024,
+    "decompress_request": False,
+}
+
+#: Seconds a graceful shutdown (SIGTERM/SIGINT) waits for in-flight requests.
+SHUTDOWN_TIMEOUT = 10
+
+#: Give each worker process its own SO_REUSEPORT socket (Linux); when False
+#: the parent binds one socket that the workers share.
+REUSE_PORT = True
+
+#: Address and port ``--address``/``--port`` default to.
+ADDRESS = "127.0.0.1"
+PORT = 8000
+
+#: Worker processes (``--processes``): 1 = no fork; 0 = one per CPU.
+PROCESSES = 1
+
+#: Class of the application object ``Server.load_application`` builds.
+APPLICATION_CLASS = "torngas.application.Application"
+
+#: Proxies whose forwarded-IP headers are trusted (with XHEADERS).
+TRUSTED_PROXIES = ("127.0.0.1", "::1")
+
+# ---------------------------------------------------------------- templates
+TEMPLATE_CONFIG = {
+    # None: Tornado's; or torngas.template.jinja2_loader.Jinja2TemplateLoader
+    "template_engine": None,
+    "filesystem_checks": True,
+    "cache_directory": None,
+    "collection_size": 50,
+    "cache_size": 0,
+    "format_exceptions": False,
+    "autoescape": True,
+}
+
+# ---------------------------------------------------------------- http modules
+COMMON_MODULES = ()
+ROUTE_MODULES = {}
+
+# ---------------------------------------------------------------- cache
+CACHES = {
+    "default": {
+        "BACKEND": "torngas.cache.backends.localcache.LocMemCache",
+        "LOCATION": "default",
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": 10000, "CULL_FREQUENCY": 3},
+    },
+}
+
+# ---------------------------------------------------------------- sessions
+SESSION = {
+    "session_cache_alias": "default",
+    "session_name": "__TORNADOSSID",
+    "cookie_domain": "",
+    "cookie_path": "/",
+    "expires": 0,
+    "ignore_change_ip": False,
+    "httponly": True,
+    "secure": False,
+    "samesite": "Lax",
+    "secret_key": None,
+    "session_version": "v1",
+}
+
+# ---------------------------------------------------------------- database
+#: Connection names → servers (see docs/database.md). Each name has one
+#: ``ROLE: "master"`` (the primary: writes) and any number of ``"slave"``
+#: entries (replicas: reads). An entry gives DRIVER/UID/PASSWD/HOST/PORT/
+#: DATABASE/QUERY, or ``URL``. The default is an SQLite file in PROJECT_PATH,
+#: so a new project runs with no database server.
+DATABASE_CONNECTION = {
+    "default": {
+        "connections": [
+            {"ROLE": "master", "DRIVER": "sqlite", "DATABASE": "db.sqlite3"},
+        ],
+    },
+}
+
+#: ``create_engine`` options shared by every connection (the ``sqlalchemy.``
+#: prefix of the 1.8 keys is optional). Keys SQLAlchemy 2 removed, such as
+#: ``encoding``, are ignored with a DatabaseConfigWarning. ``connect_args``
+#: ``connect_timeout`` is translated per driver (5 s when not given).
+SQLALCHEMY_CONFIGURATION = {
+    "sqlalchemy.echo": False,
+    "sqlalchemy.pool_size": 10,
+    "sqlalchemy.max_overflow": 10,
+    "sqlalchemy.pool_timeout": 10,
+}
+
+#: Seconds: pooled connections are pinged before use (``pool_pre_ping``) and
+#: recycled after at most this long. 0/None turns both off.
+PING_DB = 300
+
+# ---------------------------------------------------------------- thread pool
+#: Threads of the pool behind @async_execute; None: the CPU count.
+THREADS_NUM = None
+
+# ---------------------------------------------------------------- logging
+#: Directory for log files; ``--logging_dir`` overrides it. None: no files.
+LOGGING_DIR = None
+LOGGING = (
+    {
+        "name": "tornado.access",
+        "level": "INFO",
+        "log_to_stderr": True,
+        "when": "midnight",
+        "interval": 1,
+        "filename": "access.log",
+    },
+    {
+        "name": "tornado.application",
+        "level": "INFO",
+        "log_to_stderr": True,
+        "when": "midnight",
+        "interval": 1,
+        "filename": "application.log",
+    },
+    {
+        "name": "tornado.general",
+        "level": "INFO",
+        "log_to_stderr": True,
+        "when": "midnight",
+        "interval": 1,
+        "filename": "general.log",
+    },
+    {
+        "name": "torngas",
+        "level": "INFO",
+        "log_to_stderr": True,
+        "when": "midnight",
+        "interval": 1,
+        "filename": "torngas.log",
+    },
+)

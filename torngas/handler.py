@@ -1,0 +1,212 @@
+"""Request handlers: ``WebHandler`` (pages), ``ApiHandler`` (JSON) and ``ErrorHandler``.
+
+They call the middleware hooks at each step of the request lifecycle (see
+:mod:`torngas.middleware`) and add two legacy hooks: :meth:`WebHandler.on_prepare`
+after ``prepare`` and :meth:`WebHandler.complete_finish` after ``on_finish``.
+With no middleware configured, the only per-request cost over a plain
+:class:`tornado.web.RequestHandler` is a few attribute checks.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Awaitable
+from typing import Any
+
+from tornado import httputil
+from tornado.web import HTTPError, RequestHandler
+
+from torngas.middleware.manager import MiddlewareManager, RequestChain
+
+__all__ = ["WebHandler", "ApiHandler", "ErrorHandler", "HandlerHooksMixin"]
+
+_NO_MIDDLEWARE = MiddlewareManager(())
+_MISSING: Any = object()
+
+
+class HandlerHooksMixin:
+    """Runs the middleware hooks; shared by WebHandler and the WebSocket base."""
+
+    #: The route's keyword arguments (``Url()`` kwargs merged with the route's),
+    #: a fresh dict for every request (1.8 API).
+    _url_kwargs: dict[str, Any]
+    _torngas_responded = False
+
+    def __init__(
+        self, application: Any, request: httputil.HTTPServerRequest, **kwargs: Any
+    ) -> None:
+        self._url_kwargs = kwargs
+        self._mw: MiddlewareManager = getattr(application, "middleware", _NO_MIDDLEWARE)
+        super().__init__(application, request, **kwargs)  # type: ignore[call-arg]
+
+    def initialize(self, **kwargs: Any) -> None:
+        """Receives the route's kwargs (also available as ``self._url_kwargs``)."""
+
+    def _chain(self) -> RequestChain:
+        request = self.request  # type: ignore[attr-defined]
+        chain = request.__dict__.get("_torngas_chain")
+        if chain is None:
+            chain = request._torngas_chain = RequestChain()
+        return chain
+
+    def prepare(self) -> Awaitable[None] | None:
+        """Runs ``process_request`` hooks, then :meth:`on_prepare`.
+
+        Override :meth:`on_prepare` rather than this method; if you do override
+        ``prepare``, call ``super().prepare()`` and await its result when it is
+        not None.
+        """
+        mw = self._mw
+        if mw.request_hooks:
+            chain = self._chain()
+            if not chain.cleared:
+                pending = mw.run_request(self, chain)
+                if pending is not None:
+                    return self._prepare_async(pending)
+        if self._finished:  # type: ignore[attr-defined]
+            return None
+        return self.on_prepare()
+
+    async def _prepare_async(self, pending: Awaitable[Any]) -> None:
+        await pending
+        if not self._finished:  # type: ignore[attr-defined]
+            result = self.on_prepare()
+            if result is not None:
+                await result
+
+    def on_prepare(self) -> Awaitable[None] | None:
+        """Runs after ``prepare`` and the ``process_request`` hooks, before the
+        HTTP method. May be a coroutine. Not called when a middleware finished
+        the request. May write output or ``finish()``.
+        """
+        return None
+
+    def on_finish(self) -> None:
+        """Runs the ``process_endcall`` hooks, then :meth:`complete_finish`.
+
+        Override :meth:`complete_finish` rather than this method (or call super).
+        """
+        mw = self._mw
+        if mw.endcall_hooks:
+            mw.run_endcall(self, self._chain())
+        self.complete_finish()
+
+    def complete_finish(self) -> None:
+        """Runs last, after the response was sent and every ``process_endcall``
+        hook ran. Cannot write output. Not a coroutine. Not called when the
+        client went away before the handler finished.
+        """
+
+
+class WebHandler(HandlerHooksMixin, RequestHandler):
+    """Base handler for pages: middleware hooks, configured template engine."""
+
+    def render_string(self, template_name: str, **kwargs: Any) -> bytes:
+        """Runs the ``process_render`` hooks, then renders with the engine from
+        ``TEMPLATE_CONFIG`` (Tornado's by default)."""
+        mw = self._mw
+        if mw.render_hooks:
+            mw.run_render(self, self._chain(), template_name, kwargs)
+        return super().render_string(template_name, **kwargs)
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
+        """Runs the ``process_response`` hooks once, then finishes as Tornado does."""
+        mw = self._mw
+        if mw.response_hooks and not self._torngas_responded and not self._finished:
+            self._torngas_responded = True
+            if chunk is not None:
+                self.write(chunk)
+                chunk = None
+            mw.run_response(self, self._chain(), self._write_buffer)
+        return super().finish(chunk)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Runs the ``process_exception`` hooks; Tornado's logging runs unless
+        one of them returned a truthy value."""
+        mw = self._mw
+        if mw.exception_hooks and mw.run_exception(self, self._chain(), typ, value, tb):
+            return
+        super().log_exception(typ, value, tb)
+
+
+class ErrorHandler(WebHandler):
+    """Sends ``status_code`` for every request (unknown routes get a 404 from it)."""
+
+    def initialize(self, status_code: int = 404, **kwargs: Any) -> None:  # type: ignore[override]
+        self.set_status(status_code)
+
+    def prepare(self) -> Awaitable[None] | None:
+        result = super().prepare()
+        if result is not None:
+            return self._raise_after(result)
+        if not self._finished:
+            raise HTTPError(self._status_code)
+        return None
+
+    async def _raise_after(self, pending: Awaitable[None]) -> None:
+        await pending
+        if not self._finished:
+            raise HTTPError(self._status_code)
+
+    def check_xsrf_cookie(self) -> None:
+        # POSTs to unknown URLs should get a 404, not a 403.
+        pass
+
+
+class ApiHandler(WebHandler):
+    """JSON in and out.
+
+    A request with a JSON content type and a body is parsed before the
+    middleware ``process_request`` hooks run; the result is ``self.json_args``
+    (``None`` otherwise). A malformed body gives a 400 with a JSON error. Every
+    error response is JSON: ``{"error": {"status": 404, "message": "Not Found"}}``
+    (4xx errors raised with a message add ``"detail"``; with ``DEBUG`` on, 5xx
+    errors add ``"traceback"``).
+    """
+
+    json_args: Any = None
+
+    def prepare(self) -> Awaitable[None] | None:
+        self.json_args = self._parse_json_body()
+        return super().prepare()
+
+    def _parse_json_body(self) -> Any:
+        body = self.request.body
+        if not body:
+            return None
+        ctype = self.request.headers.get("Content-Type", "")
+        mime = ctype.split(";", 1)[0].strip().lower()
+        if mime != "application/json" and not mime.endswith("+json"):
+            return None
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HTTPError(400, f"malformed JSON body: {exc}") from None
+
+    def get_json_argument(self, name: str, default: Any = _MISSING) -> Any:
+        """A key of the JSON object body; 400 if missing and no default."""
+        if isinstance(self.json_args, dict) and name in self.json_args:
+            return self.json_args[name]
+        if default is _MISSING:
+            raise HTTPError(400, f"missing JSON argument {name!r}")
+        return default
+
+    def write_json(self, obj: Any, status_code: int | None = None) -> None:
+        """Write ``obj`` (any JSON value, lists included) as the response body."""
+        if status_code is not None:
+            self.set_status(status_code)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.write(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error: dict[str, Any] = {"status": status_code, "message": self._reason}
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        if isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
+            error["detail"] = exc.log_message % exc.args if exc.args else exc.log_message
+        if status_code >= 500 and exc_info and self.settings.get("serve_traceback"):
+            error["traceback"] = traceback.format_exception(*exc_info)
+        self.clear_header("Content-Type")
+        self.write_json({"error": error})
+        self.finish()
