@@ -83,6 +83,13 @@ COMMON_MODULES = ()
 ROUTE_MODULES = {}
 
 # ---------------------------------------------------------------- cache
+#: Cache aliases, as Django's CACHES (docs/cache.md). Backends:
+#: ``torngas.cache.backends.localcache.LocMemCache`` (1.8: ``LocalCache``),
+#: ``.filebased.FileBasedCache``, ``.dummy.DummyCache``, ``.memcached.MemcachedCache``,
+#: ``.rediscache.RedisCache`` / ``.rediscache.RedisClient``. Per alias: ``LOCATION``,
+#: ``TIMEOUT`` (seconds; None = forever, 0 = expire at once), ``KEY_PREFIX``,
+#: ``VERSION``, ``KEY_FUNCTION``, ``OPTIONS`` (``SERIALIZER`` = "json" by default,
+#: ``IGNORE_EXCEPTIONS``, and the backend's own options).
 CACHES = {
     "default": {
         "BACKEND": "torngas.cache.backends.localcache.LocMemCache",

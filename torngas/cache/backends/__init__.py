@@ -1,0 +1,1 @@
+"""Cache backends: one module per backend, as in Django (see torngas.cache)."""
