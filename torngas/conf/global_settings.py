@@ -144,15 +144,35 @@ SQLALCHEMY_CONFIGURATION = {
 PING_DB = 300
 
 # ---------------------------------------------------------------- thread pool
-#: Threads of the pool behind @async_execute; None: the CPU count.
+#: Worker threads of the pool behind ``@async_execute`` and
+#: ``torngas.concurrent.run_in_threadpool``; None: the CPU count. Read when the
+#: pool is first used (``override_settings(THREADS_NUM=...)`` rebuilds it).
 THREADS_NUM = None
 
 # ---------------------------------------------------------------- logging
-#: Directory for log files; ``--logging_dir`` overrides it. None: no files.
+#: Directory for log files; ``--logging_dir`` overrides it. A relative path is
+#: taken from the current directory. None: no files, only stderr (an entry with
+#: an absolute ``filename`` still gets its file).
 LOGGING_DIR = None
+
+#: One dict per logger (see docs/logging.md): ``name``, ``level``,
+#: ``log_to_stderr``, ``when``/``interval`` (rotation), ``filename``; optional
+#: ``formatter``, ``backups`` (default 20, 0 keeps all), ``propagate``,
+#: ``handler``. Files use ``torngas.logger.ProcessLogTimedFileHandler``, safe
+#: when several processes share a file. Keep these entries when you add yours;
+#: entries with the same ``filename`` share one handler. A dict with a
+#: ``"version"`` key is handed to ``logging.config.dictConfig`` instead.
 LOGGING = (
     {
-        "name": "tornado.access",
+        "name": "tornado",  # tornado.application and tornado.general
+        "level": "INFO",
+        "log_to_stderr": True,
+        "when": "midnight",
+        "interval": 1,
+        "filename": "tornado.log",
+    },
+    {
+        "name": "tornado.access",  # Application.log_request
         "level": "INFO",
         "log_to_stderr": True,
         "when": "midnight",
@@ -160,23 +180,15 @@ LOGGING = (
         "filename": "access.log",
     },
     {
-        "name": "tornado.application",
+        "name": "torngas.access",  # AccessLogMiddleware
         "level": "INFO",
         "log_to_stderr": True,
         "when": "midnight",
         "interval": 1,
-        "filename": "application.log",
+        "filename": "access.log",
     },
     {
-        "name": "tornado.general",
-        "level": "INFO",
-        "log_to_stderr": True,
-        "when": "midnight",
-        "interval": 1,
-        "filename": "general.log",
-    },
-    {
-        "name": "torngas",
+        "name": "torngas",  # syslogger (torngas.general / torngas.application), the framework
         "level": "INFO",
         "log_to_stderr": True,
         "when": "midnight",
