@@ -26,12 +26,14 @@ remaining connections, run the application's shutdown, stop the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import tornado.netutil
@@ -42,7 +44,7 @@ from tornado.options import define, options, parse_command_line
 from tornado.web import URLSpec
 
 from torngas.conf import settings
-from torngas.exceptions import ArgumentError, ImproperlyConfigured
+from torngas.exceptions import ArgumentError, ImproperlyConfigured, TorngasError
 
 __all__ = ["Server", "run", "define_options"]
 
@@ -197,13 +199,15 @@ class Server:
     ) -> None:
         """Bind (unless ``sockets`` are given), fork if asked, and serve until stopped."""
         self.httpserver_kwargs.update(httpserver_kwargs)
-        self._serve(sockets)
+        with exit_on_startup_error():
+            self._bind_or_supervise(sockets)
 
     def start(self) -> None:
         """Serve the loaded application until stopped (prints a banner in DEBUG)."""
         if settings.DEBUG:
             self.print_settings_info()
-        self._serve(None)
+        with exit_on_startup_error():
+            self._bind_or_supervise(None)
 
     def print_settings_info(self) -> None:
         import tornado
@@ -216,7 +220,7 @@ class Server:
             flush=True,
         )
 
-    def _serve(self, sockets: list[socket.socket] | None) -> None:
+    def _bind_or_supervise(self, sockets: list[socket.socket] | None) -> None:
         if self.application is None:
             if not self._parsed:
                 self.parse_command()
@@ -384,7 +388,24 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def run(application: Any = None, **httpserver_kwargs: Any) -> None:
-    """Parse the command line, load urls and the application, and serve."""
-    server = Server()
-    server.load_all(application, **httpserver_kwargs)
+    """Parse the command line, load urls and the application, and serve.
+
+    A configuration error (bad settings module, missing app, bad route, taken
+    port) prints one line naming the cause and exits with status 2.
+    """
+    with exit_on_startup_error():
+        server = Server()
+        server.load_all(application, **httpserver_kwargs)
     server.start()
+
+
+@contextlib.contextmanager
+def exit_on_startup_error() -> Iterator[None]:
+    """Turn a start-up error into one clear line on stderr and exit status 2."""
+    try:
+        yield
+    except (TorngasError, OSError) as exc:
+        if settings.configured and settings.get("DEBUG"):
+            log.exception("start-up failed")
+        print(f"torngas: start-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(2)

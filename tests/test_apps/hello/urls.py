@@ -12,5 +12,8 @@ urls = route(
     u(name="Reverse", pattern=r"/reverse", handler="main.Reverse"),
     u(name="Hooks", pattern=r"/hooks", handler="main.Hooks"),
     u(name="User", pattern=r"/user/(\d+)", handler="main.Index"),
+    u(name="AsyncSeen", pattern=r"/async-seen", handler="main.AsyncSeen"),
+    u(name="Pid", pattern=r"/pid", handler="main.Pid"),
+    u(name="Cookie", pattern=r"/cookie", handler="main.Cookie"),
     include("/sub", "tests.test_apps.hello.suburls.URLS"),
 )

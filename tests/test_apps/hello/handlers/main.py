@@ -59,3 +59,22 @@ class Hooks(WebHandler):
 
     def complete_finish(self):
         Hooks.calls.append("complete_finish")
+
+
+class AsyncSeen(WebHandler):
+    def get(self):
+        self.write(getattr(self, "async_value", "missing"))
+
+
+class Pid(WebHandler):
+    def get(self):
+        import os
+
+        self.write(str(os.getpid()))
+
+
+class Cookie(WebHandler):
+    def get(self):
+        n = int(self.get_cookie("n", "0")) + 1
+        self.set_cookie("n", str(n))
+        self.write(str(n))

@@ -1,0 +1,25 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATES = os.path.join(ROOT, "tests", "test_apps", "templates")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Every test starts from unconfigured settings: no state leaks between tests."""
+    from torngas.conf import settings
+
+    settings.reset()
+    env = os.environ.pop("TORNGAS_APP_SETTINGS", None)
+    yield
+    settings.reset()
+    if env is not None:
+        os.environ["TORNGAS_APP_SETTINGS"] = env
+
+
+def pytest_configure(config):
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)

@@ -1,0 +1,1 @@
+raise RuntimeError("app module exploded")

@@ -1,0 +1,1 @@
+INSTALLED_APPS = ("tests.test_apps.nourls",)

@@ -1,0 +1,147 @@
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+
+from tests.services import free_port, wait_until
+from torngas.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPECTED = {
+    "runserver.py",
+    "settings/__init__.py",
+    "settings/setting.py",
+    "templates/index.html",
+    "statics/.gitkeep",
+    "logs/.gitkeep",
+    "middlewares/__init__.py",
+    "httpmodules/__init__.py",
+    "main/__init__.py",
+    "main/urls.py",
+    "main/handlers/__init__.py",
+    "main/handlers/main_handler.py",
+}
+
+
+def files(root):
+    return {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs} - {
+        p for p in [] if p
+    }
+
+
+def serve_project(cwd, *args):
+    port = free_port()
+    env = dict(os.environ)
+    env.pop("TORNGAS_APP_SETTINGS", None)
+    proc = subprocess.Popen(
+        [*args, f"--port={port}"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=15)[0]
+    return out
+
+
+def test_startproject_layout_and_it_runs_as_generated(tmp_path):
+    assert main(["startproject", "mysite", str(tmp_path / "mysite")]) == 0
+    root = tmp_path / "mysite"
+    got = {p for p in files(root) if "__pycache__" not in p}
+    assert got == EXPECTED
+    settings_text = (root / "settings" / "setting.py").read_text()
+    assert "TORNGAS_COOKIE_SECRET" in settings_text
+    proc, url = serve_project(root, sys.executable, "runserver.py")
+    try:
+        ok = wait_until(lambda: httpx.get(url + "/", timeout=1).status_code == 200, 20)
+        assert ok, stop(proc)
+        assert "mysite is running" in httpx.get(url + "/").text
+    finally:
+        stop(proc)
+
+
+def test_each_project_gets_its_own_secret(tmp_path):
+    main(["startproject", "a", str(tmp_path / "a")])
+    main(["startproject", "b", str(tmp_path / "b")])
+    a = (tmp_path / "a" / "settings" / "setting.py").read_text()
+    b = (tmp_path / "b" / "settings" / "setting.py").read_text()
+    assert a != b.replace('"b"', '"a"')
+
+
+def test_startproject_refuses_bad_name_and_non_empty_dir(tmp_path, capsys):
+    assert main(["startproject", "1bad", str(tmp_path / "x")]) == 2
+    assert "valid Python identifier" in capsys.readouterr().err
+    assert main(["startproject", "os", str(tmp_path / "y")]) == 2
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z" / "f").write_text("x")
+    assert main(["startproject", "zz", str(tmp_path / "z")]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_startapp_routes_and_runserver_command(tmp_path, capsys):
+    root = tmp_path / "proj"
+    main(["startproject", "proj", str(root)])
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(["startapp", "blog"]) == 0
+    finally:
+        os.chdir(cwd)
+    assert (root / "blog" / "urls.py").exists() and (root / "blog" / "handlers").is_dir()
+    setting = root / "settings" / "setting.py"
+    setting.write_text(
+        setting.read_text().replace(
+            'INSTALLED_APPS = ("main",)', 'INSTALLED_APPS = ("main", "blog")'
+        )
+    )
+    (root / "blog" / "urls.py").write_text(
+        'from torngas import Url, route\n\nu = Url("blog.handlers")\n'
+        'urls = route(u(name="blog.index", pattern=r"/blog/?", handler="main_handler.Main"))\n'
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "torngas.cli", "routes", "--settings=settings.setting"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "PATTERN", "HANDLER"]
+    assert any(
+        ln.split()[:3] == ["blog.index", "/blog/?$", "blog.handlers.main_handler.Main"]
+        for ln in lines
+    )
+    proc, url = serve_project(
+        root, sys.executable, "-m", "torngas.cli", "runserver", "--settings=settings.setting"
+    )
+    try:
+        assert wait_until(lambda: httpx.get(url + "/blog", timeout=1).status_code == 200, 20), stop(
+            proc
+        )
+    finally:
+        stop(proc)
+
+
+def test_runserver_reports_missing_settings(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "torngas.cli", "runserver", "--settings=nope.settings", "--port=1"],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "cannot import settings module 'nope.settings'" in r.stderr

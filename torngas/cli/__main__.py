@@ -1,0 +1,5 @@
+import sys
+
+from torngas.cli import main
+
+sys.exit(main())
