@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import threading
 import time
 from typing import Any
@@ -254,9 +253,7 @@ def test_dead_receiver_id_reuse_does_not_block_new_connection() -> None:
 # ---------------------------------------------------------------- robustness
 
 
-def test_send_propagates_and_send_robust_logs(
-    sig: Signal, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_send_propagates_and_send_robust_logs(sig: Signal, dispatch_log: Any) -> None:
     def bad(**kw: Any) -> None:
         raise RuntimeError("boom")
 
@@ -268,12 +265,11 @@ def test_send_propagates_and_send_robust_logs(
         sig.send(None)
     assert good.calls == []  # send stops at the first failure
 
-    with caplog.at_level(logging.ERROR, logger="torngas.dispatch"):
-        responses = sig.send_robust(None)
+    responses = sig.send_robust(None)
     assert responses[1] == (good, "ok")
     assert responses[0][0] is bad and isinstance(responses[0][1], RuntimeError)
     assert len(good.calls) == 1
-    [record] = [r for r in caplog.records if r.name == "torngas.dispatch"]
+    [record] = [r for r in dispatch_log.records if r.name == "torngas.dispatch"]
     assert "bad" in record.getMessage() and record.exc_info is not None
 
 
@@ -309,7 +305,7 @@ def test_asend_awaits_async_receivers_concurrently(sig: Signal) -> None:
     assert sorted(started) == ["1", "2"]
 
 
-def test_asend_propagates_and_asend_robust_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_asend_propagates_and_asend_robust_logs(dispatch_log: Any) -> None:
     sig = Signal()
 
     async def bad(**kw: Any) -> None:
@@ -324,11 +320,10 @@ def test_asend_propagates_and_asend_robust_logs(caplog: pytest.LogCaptureFixture
     with pytest.raises(ValueError, match="async boom"):
         asyncio.run(sig.asend(None))
 
-    with caplog.at_level(logging.ERROR, logger="torngas.dispatch"):
-        responses = asyncio.run(sig.asend_robust(None))
+    responses = asyncio.run(sig.asend_robust(None))
     assert responses[1] == (good, "good")
     assert isinstance(responses[0][1], ValueError)
-    assert any("async boom" in r.getMessage() for r in caplog.records)
+    assert any("async boom" in r.getMessage() for r in dispatch_log.records)
 
 
 def test_asend_sync_failure_closes_pending_coroutines() -> None:
@@ -359,7 +354,7 @@ def test_send_runs_async_receiver_without_a_loop() -> None:
     assert sig.send(None) == [(arecv, "done")]
 
 
-def test_send_schedules_async_receiver_on_running_loop(caplog: pytest.LogCaptureFixture) -> None:
+def test_send_schedules_async_receiver_on_running_loop(dispatch_log: Any) -> None:
     sig = Signal()
     events: list[str] = []
 
@@ -383,10 +378,9 @@ def test_send_schedules_async_receiver_on_running_loop(caplog: pytest.LogCapture
         await asyncio.wait(tasks)
         return tasks[0].result()
 
-    with caplog.at_level(logging.ERROR, logger="torngas.dispatch"):
-        assert asyncio.run(main()) == "late"
+    assert asyncio.run(main()) == "late"
     assert events == ["start", "end"]
-    assert any("task boom" in r.getMessage() for r in caplog.records)
+    assert any("task boom" in r.getMessage() for r in dispatch_log.records)
 
 
 # ---------------------------------------------------------------- blinker-style helpers
