@@ -16,6 +16,7 @@ from torngas._utils import import_object
 from torngas.conf import settings
 from torngas.exceptions import ImproperlyConfigured, NoReverseMatch
 from torngas.middleware.manager import MiddlewareError, MiddlewareManager, RequestChain
+from torngas.routing import IndexedRouter
 
 __all__ = ["Application", "tornado_settings"]
 
@@ -98,6 +99,11 @@ class Application(tornado.web.Application):
         super().__init__(
             list(handlers), default_host, transforms, **tornado_settings(**app_settings)
         )
+        # Same rules, same order, same answers; only the rules that can match are
+        # tried (see torngas.routing). The default router keeps Tornado's class:
+        # add_handlers() edits its rule list in place.
+        self.wildcard_router = IndexedRouter(self, self.wildcard_router.rules)
+        self.default_router.rules[-1].target = self.wildcard_router
 
     # ----------------------------------------------------------------- life
     def startup(self) -> None:

@@ -11,7 +11,7 @@ urls = route(
     u(name="Echo", pattern=r"/api/echo", handler="main.Echo"),
     u(name="Reverse", pattern=r"/reverse", handler="main.Reverse"),
     u(name="Hooks", pattern=r"/hooks", handler="main.Hooks"),
-    u(name="User", pattern=r"/user/(\d+)", handler="main.Index"),
+    u(name="User", pattern=r"/user/(\d+)", handler="main.User"),
     u(name="AsyncSeen", pattern=r"/async-seen", handler="main.AsyncSeen"),
     u(name="Pid", pattern=r"/pid", handler="main.Pid"),
     u(name="Cookie", pattern=r"/cookie", handler="main.Cookie"),

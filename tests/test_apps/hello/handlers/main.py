@@ -78,3 +78,8 @@ class Cookie(WebHandler):
         n = int(self.get_cookie("n", "0")) + 1
         self.set_cookie("n", str(n))
         self.write(str(n))
+
+
+class User(WebHandler):
+    def get(self, uid):
+        self.write(f"user {uid}")
