@@ -10,7 +10,8 @@ keeps the sessions of a unit of work in a :class:`Scope` held by a
   also after an exception), so every session a request used is closed and its
   connections go back to the pool.
 - Code outside a request (a script, a worker) can use ``with request_scope():``
-  or ``async with request_scope():``. With no scope at all, sessions go to a
+  or ``async with request_scope():``. With no scope open, a coroutine gets a
+  scope of its asyncio task (closed when the task ends), and other code a
   per-thread *default scope* that :func:`remove_sessions` (or
   :func:`aremove_sessions`) closes.
 - :func:`torngas.concurrent.run_in_threadpool` copies the context, so a worker
@@ -23,6 +24,7 @@ import asyncio
 import contextvars
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
@@ -119,14 +121,42 @@ class Scope:
 
 
 def current_scope() -> Scope:
-    """The scope of the running request, else this thread's default scope."""
+    """The scope sessions belong to right now.
+
+    1. the scope opened by :class:`request_scope` (the middleware opens one per
+       request) — also seen by thread-pool workers, which copy the context;
+    2. else, inside an asyncio task, a scope of that task, closed when the
+       task ends (each Tornado request runs in its own task, so even without
+       the middleware two requests never share a session);
+    3. else (a script, a plain thread) this thread's default scope, closed by
+       :func:`remove_sessions`.
+    """
     scope = _current.get()
     if scope is not None:
+        return scope
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    if task is not None:
+        scope = _task_scopes.get(task)
+        if scope is None:
+            scope = _task_scopes[task] = Scope()
+            task.add_done_callback(_close_task_scope)
         return scope
     scope = getattr(_default, "scope", None)
     if scope is None:
         scope = _default.scope = Scope()
     return scope
+
+
+_task_scopes: weakref.WeakKeyDictionary[asyncio.Task[Any], Scope] = weakref.WeakKeyDictionary()
+
+
+def _close_task_scope(task: asyncio.Task[Any]) -> None:
+    scope = _task_scopes.pop(task, None)
+    if scope is not None:
+        scope.close()
 
 
 class request_scope:  # noqa: N801 - used like a function, as contextlib helpers are
