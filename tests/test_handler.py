@@ -45,7 +45,7 @@ def test_debug_error_page_shows_traceback():
 class TestApiHandler:
     @pytest.fixture(autouse=True)
     def client(self):
-        with serve(INSTALLED_APPS=APPS) as client:
+        with serve(INSTALLED_APPS=APPS, TORNADO_CONF={"xsrf_cookies": False}) as client:
             self.c = client
             yield
 
@@ -90,3 +90,28 @@ class TestTorngasTestCase(TorngasTestCase):
         from torngas.conf import settings
 
         self.assertEqual(list(settings.INSTALLED_APPS), APPS)
+
+
+def test_xsrf_is_on_by_default_for_forms_and_ajax():
+    with serve(INSTALLED_APPS=APPS) as client:
+        r = client.post("/api/echo", json={"a": 1})
+        assert r.status_code == 403
+        assert r.json()["error"]["status"] == 403  # still a JSON error
+        client.get("/cookie")  # any page: the token cookie is set when a form asks for it
+        token = client.app.settings.get("xsrf_cookies") and "tok"
+        client.cookies.set("_xsrf", token)
+        r = client.post("/api/echo", json={"a": 1}, headers={"X-XSRFToken": token})
+        assert r.status_code == 200 and r.json() == {"got": {"a": 1}}
+        r = client.post("/api/echo", json={"a": 1}, headers={"X-XSRFToken": "other"})
+        assert r.status_code == 403
+
+
+def test_xsrf_exempt_handler():
+    from tests.test_apps.hello.handlers.main import Echo
+
+    Echo.xsrf_exempt = True
+    try:
+        with serve(INSTALLED_APPS=APPS) as client:
+            assert client.post("/api/echo", json={"a": 1}).status_code == 200
+    finally:
+        Echo.xsrf_exempt = False

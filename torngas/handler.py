@@ -32,6 +32,9 @@ class HandlerHooksMixin:
     #: a fresh dict for every request (1.8 API).
     _url_kwargs: dict[str, Any]
     _torngas_responded = False
+    #: Skip the xsrf check for this handler (``xsrf_cookies`` is on by default).
+    #: Only for endpoints that do not authenticate with cookies.
+    xsrf_exempt = False
 
     def __init__(
         self, application: Any, request: httputil.HTTPServerRequest, **kwargs: Any
@@ -42,6 +45,10 @@ class HandlerHooksMixin:
 
     def initialize(self, **kwargs: Any) -> None:
         """Receives the route's kwargs (also available as ``self._url_kwargs``)."""
+
+    def check_xsrf_cookie(self) -> None:
+        if not self.xsrf_exempt:
+            super().check_xsrf_cookie()  # type: ignore[misc]
 
     def _chain(self) -> RequestChain:
         request = self.request  # type: ignore[attr-defined]

@@ -78,15 +78,16 @@ def test_truthy_return_skips_the_same_hook_of_later_middlewares_only():
 
 
 def test_finish_in_process_request_with_truthy_return_skips_handler():
+    from tests.test_apps.hello.handlers.main import Hooks
+
+    Hooks.calls.clear()
     CONFIG["B.process_request"] = "finish"
     with app() as client:
         r = client.get("/hooks")
     assert r.status_code == 403 and r.text == "stopped by B"
     assert hooks("request") == ["A", "B"]
     assert hooks("response") == ["C", "B", "A"]
-    from tests.test_apps.hello.handlers.main import Hooks
-
-    assert "get" not in Hooks.calls
+    assert Hooks.calls == ["complete_finish"]  # neither on_prepare nor get ran
 
 
 def test_clear_drops_every_remaining_hook_for_this_request_only():

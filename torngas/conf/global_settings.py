@@ -30,7 +30,9 @@ TORNADO_CONF = {
     "static_path": "statics",
     "static_url_prefix": "/static/",
     "template_path": "templates",
-    "xsrf_cookies": False,
+    # On by default: forms carry xsrf_form_html(), AJAX sends X-XSRFToken.
+    # A handler opts out with ``xsrf_exempt = True`` (e.g. a token-authenticated API).
+    "xsrf_cookies": True,
     "cookie_secret": None,
     "login_url": "/login",
 }
