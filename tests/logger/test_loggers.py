@@ -150,3 +150,40 @@ def test_handler_is_usable_after_close_and_repr(tmp_path: Path) -> None:
     handler.handle(logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None))
     handler.close()
     assert (tmp_path / "sub" / "a.log").read_text(encoding="utf-8").endswith("hello\n")
+
+
+FORK_CHECK = r"""
+import fcntl, logging, os, sys, time
+from torngas.logger import ProcessLogTimedFileHandler
+
+handler = ProcessLogTimedFileHandler(sys.argv[1], when="midnight", backupCount=0)
+handler.setFormatter(logging.Formatter("%(message)s"))
+record = logging.LogRecord("x", logging.INFO, "f", 1, "%s", ("parent",), None)
+handler.handle(record)                       # the parent has its descriptors open
+fcntl.flock(handler._lock_fd, fcntl.LOCK_EX)  # ... and holds the lock
+pid = os.fork()
+if pid == 0:
+    t0 = time.monotonic()
+    record.args = ("child",)
+    handler.handle(record)                   # must wait for the parent's lock
+    os._exit(0 if time.monotonic() - t0 >= 0.3 else 3)
+time.sleep(0.5)
+fcntl.flock(handler._lock_fd, fcntl.LOCK_UN)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_forked_child_takes_its_own_lock(tmp_path: Path) -> None:
+    # Without reopening after fork, the child would share the parent's flock
+    # (same open file description) and write while the parent holds the lock.
+    path = tmp_path / "fork.log"
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_CHECK, str(path)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert path.read_text(encoding="utf-8") == "parent\nchild\n"

@@ -62,8 +62,8 @@ def async_execute(
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # no event loop in this thread
-            ctx = contextvars.copy_context()
-            return get_executor().submit(ctx.run, func, *args, **kwargs)
+            call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+            return get_executor().submit(call)
         return submit(func, *args, **kwargs)
 
     return wrapper

@@ -182,7 +182,7 @@ def _make_file_handler(entry: Mapping[str, Any], path: str) -> logging.Handler:
         entry.get("handler") or ProcessLogTimedFileHandler, what="LOGGING handler"
     )
     try:
-        handler = handler_class(
+        handler: logging.Handler = handler_class(
             path,
             when=entry.get("when", "midnight"),
             interval=int(entry.get("interval", 1)),
