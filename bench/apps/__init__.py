@@ -1,0 +1,1 @@
+"""One module (or package) per contender; each serves bench.common's endpoints."""
