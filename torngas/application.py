@@ -12,11 +12,11 @@ import tornado.web
 from tornado.httputil import HTTPServerRequest
 from tornado.routing import Rule
 
-from torngas._utils import import_object
 from torngas.conf import settings
-from torngas.exceptions import ImproperlyConfigured, NoReverseMatch
+from torngas.exceptions import NoReverseMatch
 from torngas.middleware.manager import MiddlewareError, MiddlewareManager, RequestChain
 from torngas.routing import IndexedRouter
+from torngas.template import make_template_loader
 
 __all__ = ["Application", "tornado_settings"]
 
@@ -28,7 +28,7 @@ def tornado_settings(**overrides: Any) -> dict[str, Any]:
 
     ``TORNADO_CONF`` (relative ``static_path``/``template_path`` resolved
     against ``PROJECT_PATH``), ``DEBUG``, and the template loader of
-    ``TEMPLATE_CONFIG``; ``overrides`` win.
+    ``TEMPLATE_CONFIG`` (``template_loader``); ``overrides`` win.
     """
     conf: dict[str, Any] = dict(settings.TORNADO_CONF or {})
     project = settings.PROJECT_PATH or os.getcwd()
@@ -42,9 +42,7 @@ def tornado_settings(**overrides: Any) -> dict[str, Any]:
         conf.pop("cookie_secret", None)
     conf.setdefault("debug", bool(settings.DEBUG))
     if "template_loader" not in conf and "template_loader" not in overrides:
-        loader = make_template_loader(conf.get("template_path"))
-        if loader is not None:
-            conf["template_loader"] = loader
+        conf["template_loader"] = make_template_loader(conf.get("template_path"))
     if "default_handler_class" not in conf:
         from torngas.handler import ErrorHandler
 
@@ -52,21 +50,6 @@ def tornado_settings(**overrides: Any) -> dict[str, Any]:
         conf["default_handler_args"] = {"status_code": 404}
     conf.update(overrides)
     return conf
-
-
-def make_template_loader(template_path: str | None) -> Any:
-    """The loader named by ``TEMPLATE_CONFIG['template_engine']`` (None: Tornado's)."""
-    config = dict(settings.TEMPLATE_CONFIG or {})
-    engine = config.pop("template_engine", None)
-    if not engine:
-        return None
-    cls = import_object(engine, what="template engine")
-    try:
-        return cls(template_path or "", **config)
-    except Exception as exc:
-        raise ImproperlyConfigured(
-            f"template engine {engine!r} failed to start: {type(exc).__name__}: {exc}"
-        ) from exc
 
 
 class Application(tornado.web.Application):
@@ -104,6 +87,8 @@ class Application(tornado.web.Application):
         # add_handlers() edits its rule list in place.
         self.wildcard_router = IndexedRouter(self, self.wildcard_router.rules)
         self.default_router.rules[-1].target = self.wildcard_router
+        #: The template loader of ``TEMPLATE_CONFIG`` (one per application).
+        self.template_loader = self.settings["template_loader"]
 
     # ----------------------------------------------------------------- life
     def startup(self) -> None:

@@ -18,6 +18,12 @@ from tornado import httputil
 from tornado.web import HTTPError, RequestHandler
 
 from torngas.middleware.manager import MiddlewareManager, RequestChain
+from torngas.signal import (
+    before_render_template,
+    got_request_exception,
+    request_finished,
+    template_rendered,
+)
 
 __all__ = ["WebHandler", "ApiHandler", "ErrorHandler", "HandlerHooksMixin"]
 
@@ -97,6 +103,8 @@ class HandlerHooksMixin:
         mw = self._mw
         if mw.endcall_hooks:
             mw.run_endcall(self, self._chain())
+        if request_finished.receivers:
+            request_finished.send_robust(type(self), handler=self)
         self.complete_finish()
 
     def complete_finish(self) -> None:
@@ -111,11 +119,33 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
 
     def render_string(self, template_name: str, **kwargs: Any) -> bytes:
         """Runs the ``process_render`` hooks, then renders with the engine from
-        ``TEMPLATE_CONFIG`` (Tornado's by default)."""
+        ``TEMPLATE_CONFIG`` (Tornado's by default), sending
+        ``before_render_template`` and ``template_rendered``.
+
+        A handler that overrides ``get_template_path()`` with another directory
+        is rendered by Tornado's own machinery (same engine rules do not apply).
+        """
         mw = self._mw
         if mw.render_hooks:
             mw.run_render(self, self._chain(), template_name, kwargs)
-        return super().render_string(template_name, **kwargs)
+        app = self.application
+        loader = getattr(app, "template_loader", None)
+        if loader is None or self.get_template_path() != app.settings.get("template_path"):
+            return super().render_string(template_name, **kwargs)
+        if not app.settings.get("compiled_template_cache", True):
+            loader.reset()
+        namespace = self.get_template_namespace()
+        namespace.update(kwargs)
+        if before_render_template.receivers:
+            before_render_template.send_robust(
+                type(self), handler=self, template_name=template_name, context=namespace
+            )
+        output: bytes = loader.load(template_name).generate(**namespace)
+        if template_rendered.receivers:
+            template_rendered.send_robust(
+                type(self), handler=self, template_name=template_name, context=namespace
+            )
+        return output
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
         """Runs the ``process_response`` hooks once, then finishes as Tornado does."""
@@ -131,6 +161,8 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Runs the ``process_exception`` hooks; Tornado's logging runs unless
         one of them returned a truthy value."""
+        if got_request_exception.receivers:
+            got_request_exception.send_robust(type(self), handler=self, exception=value)
         mw = self._mw
         if mw.exception_hooks and mw.run_exception(self, self._chain(), typ, value, tb):
             return

@@ -70,14 +70,15 @@ TRUSTED_PROXIES = ("127.0.0.1", "::1")
 
 # ---------------------------------------------------------------- templates
 TEMPLATE_CONFIG = {
-    # None: Tornado's; or torngas.template.jinja2_loader.Jinja2TemplateLoader
+    # None: Tornado's templates; or torngas.template.jinja2_loader.Jinja2TemplateLoader
+    # or torngas.template.mako_loader.MakoTemplateLoader.
     "template_engine": None,
-    "filesystem_checks": True,
-    "cache_directory": None,
-    "collection_size": 50,
-    "cache_size": 0,
-    "format_exceptions": False,
-    "autoescape": True,
+    "filesystem_checks": True,  # reload changed templates (Jinja2 auto_reload, Mako)
+    "cache_directory": None,  # compiled-template cache on disk (Jinja2, Mako)
+    "collection_size": -1,  # Mako: templates kept in memory (-1: all)
+    "cache_size": 400,  # Jinja2: templates kept in memory (-1: all, 0: none)
+    "format_exceptions": False,  # Mako: render errors as HTML
+    "autoescape": True,  # HTML-escape every expression, in all three engines
 }
 
 # ---------------------------------------------------------------- http modules
@@ -160,8 +161,9 @@ LOGGING_DIR = None
 #: One dict per logger (see docs/logging.md): ``name``, ``level``,
 #: ``log_to_stderr``, ``when``/``interval`` (rotation), ``filename``; optional
 #: ``formatter``, ``backups`` (default 20, 0 keeps all), ``propagate``,
-#: ``handler``. Files use ``torngas.logger.ProcessLogTimedFileHandler``, safe
-#: when several processes share a file. Keep these entries when you add yours;
+#: ``handler``, ``escape`` (escape control characters in each message). Files
+#: use ``torngas.logger.ProcessLogTimedFileHandler``, safe when several
+#: processes share a file. Keep these entries when you add yours;
 #: entries with the same ``filename`` share one handler. A dict with a
 #: ``"version"`` key is handed to ``logging.config.dictConfig`` instead.
 LOGGING = (
@@ -180,6 +182,7 @@ LOGGING = (
         "when": "midnight",
         "interval": 1,
         "filename": "access.log",
+        "escape": True,  # no raw control characters from requests
     },
     {
         "name": "torngas.access",  # AccessLogMiddleware
@@ -188,6 +191,7 @@ LOGGING = (
         "when": "midnight",
         "interval": 1,
         "filename": "access.log",
+        "escape": True,  # no raw control characters from requests
     },
     {
         "name": "torngas",  # syslogger (torngas.general / torngas.application), the framework

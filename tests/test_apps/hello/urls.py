@@ -15,5 +15,6 @@ urls = route(
     u(name="AsyncSeen", pattern=r"/async-seen", handler="main.AsyncSeen"),
     u(name="Pid", pattern=r"/pid", handler="main.Pid"),
     u(name="Cookie", pattern=r"/cookie", handler="main.Cookie"),
+    u(name="Tpl", pattern=r"/tpl", handler="main.Tpl"),
     include("/sub", "tests.test_apps.hello.suburls.URLS"),
 )

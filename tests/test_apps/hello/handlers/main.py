@@ -83,3 +83,12 @@ class Cookie(WebHandler):
 class User(WebHandler):
     def get(self, uid):
         self.write(f"user {uid}")
+
+
+class Tpl(WebHandler):
+    def get_current_user(self):
+        return "ann"
+
+    def get(self):
+        name = self.get_argument("name", "same.html")
+        self.render(name, title="T&C", items=["a", "<b>"])
