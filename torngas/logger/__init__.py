@@ -22,10 +22,11 @@ from torngas.logger.config import (
     enable_pretty_logging,
     reset_logging,
 )
-from torngas.logger.escape import escape_log_value
+from torngas.logger.escape import EscapeControlCharsFilter, escape_log_value
 from torngas.logger.loggers import ProcessLogTimedFileHandler
 
 __all__ = [
+    "EscapeControlCharsFilter",
     "ProcessLogTimedFileHandler",
     "SysLogger",
     "access_logger",

@@ -21,6 +21,7 @@ from tornado.log import LogFormatter
 
 from torngas._utils import import_object
 from torngas.exceptions import ImproperlyConfigured
+from torngas.logger.escape import EscapeControlCharsFilter
 from torngas.logger.loggers import ProcessLogTimedFileHandler
 
 __all__ = ["FILE_FORMAT", "configure_logging", "enable_pretty_logging", "reset_logging"]
@@ -43,6 +44,7 @@ _KNOWN_KEYS = frozenset(
         "encoding",
         "propagate",
         "handler",
+        "escape",
     }
 )
 
@@ -50,6 +52,7 @@ _lock = threading.Lock()
 # logger name -> (level, propagate) before configure_logging touched it
 _saved: dict[str, tuple[int, bool]] = {}
 _MARK = "_torngas_configured"
+_ESCAPE_FILTER = EscapeControlCharsFilter()
 
 
 def _level(value: Any, name: str) -> int:
@@ -88,7 +91,9 @@ def configure_logging(
     kept, default 20; 0 keeps all), ``encoding``, ``propagate`` (default: False
     when the entry installed a handler, so a line is written once), ``handler``
     (a handler class or dotted path taking the TimedRotatingFileHandler
-    arguments; default :class:`ProcessLogTimedFileHandler`). Entries naming the
+    arguments; default :class:`ProcessLogTimedFileHandler`), ``escape``
+    (escape control characters in every message of this logger, see
+    :class:`~torngas.logger.escape.EscapeControlCharsFilter`). Entries naming the
     same file share one handler. A dict with a ``"version"`` key is passed to
     :func:`logging.config.dictConfig` instead.
 
@@ -147,6 +152,8 @@ def configure_logging(
 
             for handler in handlers:
                 logger.addHandler(handler)
+            if entry.get("escape"):
+                logger.addFilter(_ESCAPE_FILTER)
             logger.setLevel(_level(entry.get("level", "INFO"), name))
             logger.propagate = bool(entry.get("propagate", not handlers))
     return installed
@@ -215,6 +222,7 @@ def _reset_locked() -> None:
                 if id(handler) not in closed:
                     closed.add(id(handler))
                     handler.close()
+        logger.removeFilter(_ESCAPE_FILTER)
         logger.setLevel(level)
         logger.propagate = propagate
     _saved.clear()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["escape_log_value"]
+import logging
+
+__all__ = ["EscapeControlCharsFilter", "escape_log_value"]
 
 
 def _build_table() -> dict[int, str]:
@@ -19,6 +21,7 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+_CONTROLS_ONLY = {k: v for k, v in _TABLE.items() if k != ord("\\")}
 
 
 def escape_log_value(value: object) -> str:
@@ -38,3 +41,22 @@ def escape_log_value(value: object) -> str:
     if text.isprintable() and "\\" not in text:  # the common case: nothing to do
         return text
     return text.translate(_TABLE)
+
+
+class EscapeControlCharsFilter(logging.Filter):
+    """A logging filter that escapes control characters in the whole message.
+
+    For single-line streams such as access logs, where a value from the request
+    may reach the message unescaped (Tornado's own ``tornado.access`` line
+    includes the raw URI). Unlike :func:`escape_log_value` it leaves
+    backslashes alone, so a message whose values were already escaped passes
+    unchanged. Enabled by ``"escape": True`` in a ``LOGGING`` entry (the
+    default for ``tornado.access`` and ``torngas.access``).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.isprintable():
+            record.msg = message.translate(_CONTROLS_ONLY)
+            record.args = None
+        return True
