@@ -196,3 +196,26 @@ def test_default_logging_setting(tmp_path: Path) -> None:
     assert "tornado access line" in access and "torngas access line" in access
     assert "app error" in (tmp_path / "tornado.log").read_text(encoding="utf-8")
     assert "access line" not in (tmp_path / "tornado.log").read_text(encoding="utf-8")
+
+
+def test_access_entries_escape_control_characters(tmp_path: Path) -> None:
+    from torngas.conf import global_settings
+
+    with override_settings(LOGGING=global_settings.LOGGING, LOGGING_DIR=str(tmp_path)):
+        configure_logging()
+    # Tornado's own access line carries the raw URI
+    logging.getLogger("tornado.access").info("200 GET %s (%s) 1.00ms", "/a\x1b[2J\rb", "127.0.0.1")
+    # a value already escaped with escape_log_value passes unchanged (no double escaping)
+    from torngas.logger import escape_log_value
+
+    logging.getLogger("torngas.access").info("GET %s", escape_log_value("/x\n\\y"))
+    logging.getLogger("tornado.application").error("multi\nline is fine here")
+    reset_logging()
+    access = (tmp_path / "access.log").read_text(encoding="utf-8").splitlines()
+    assert access[0].endswith("200 GET /a\\x1b[2J\\rb (127.0.0.1) 1.00ms")
+    assert access[1].endswith("GET /x\\n\\\\y")
+    assert len(access) == 2
+    assert "multi\n    line" in (tmp_path / "tornado.log").read_text(
+        encoding="utf-8"
+    )  # not escaped
+    assert not logging.getLogger("tornado.access").filters  # reset removes the filter
