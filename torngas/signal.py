@@ -25,9 +25,9 @@ call_finished       ``process_endcall``  handler class; ``handler``
 
 Other signals (Flask's names, where the moment is the same):
 
-* ``before_render_template`` / ``template_rendered`` — around rendering a template:
-  sender the handler class (or the loader when rendering outside a request);
-  ``template_name``, ``context``.
+* ``before_render_template`` / ``template_rendered`` — around rendering a
+  template in ``WebHandler.render_string``: sender the handler class;
+  ``handler``, ``template_name``, ``context`` (the template namespace).
 * ``got_request_exception`` — an exception escaped a handler method, before the
   error page is written: sender the handler class; ``handler``, ``exception``.
 * ``message_flashed`` — a flash message was stored: sender the handler class;
