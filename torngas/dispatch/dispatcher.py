@@ -399,8 +399,12 @@ class Signal:
         """Context manager: ``receiver`` is connected (strongly) inside the block
         only. Meant for tests, so no receiver is left behind::
 
-            with request_finished.connected_to(seen.append_kwargs):
+            def record(sender, **kwargs):
+                seen.append(kwargs["handler"])
+
+            with request_finished.connected_to(record):
                 ...
+
         A connection that existed before the block is left in place.
         """
         added = self._connect(receiver, sender, False, None)
