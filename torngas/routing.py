@@ -119,6 +119,7 @@ class IndexedRouterMixin:
         for rule in candidates:
             target_params = rule.matcher.match(request)
             if target_params is not None:
+                request._torngas_rule = rule  # which route matched (HTTP modules use it)
                 if rule.target_kwargs:
                     target_params["target_kwargs"] = rule.target_kwargs
                 delegate = self.get_target_delegate(  # type: ignore[attr-defined]

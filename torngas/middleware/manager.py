@@ -16,7 +16,16 @@ from typing import Any
 from torngas._utils import import_object
 from torngas.exceptions import ImproperlyConfigured, MiddlewareNotUsed, TorngasError
 
-__all__ = ["MiddlewareManager", "MiddlewareError", "RequestChain", "HOOKS"]
+__all__ = [
+    "HOOKS",
+    "MiddlewareError",
+    "MiddlewareManager",
+    "RequestChain",
+    "hook_table",
+    "run_hooks",
+    "run_isolated",
+    "run_request_hooks",
+]
 
 log = logging.getLogger("torngas.middleware")
 
@@ -75,14 +84,12 @@ class MiddlewareManager:
                     f"middleware {entry!r} failed to initialise: {type(exc).__name__}: {exc}"
                 ) from exc
             self.middlewares.append(instance)
-        hooks: dict[str, tuple[Hook, ...]] = {}
-        for hook in HOOKS:
-            ordered = reversed(self.middlewares) if hook in _REVERSED else self.middlewares
-            hooks[hook] = tuple(
-                (f"{_name(m)}.{hook}", getattr(m, hook))
-                for m in ordered
-                if callable(getattr(m, hook, None)) and not _is_base_noop(m, hook)
-            )
+        from torngas.middleware import BaseMiddleware
+
+        hooks: dict[str, tuple[Hook, ...]] = {
+            hook: hook_table(self.middlewares, hook, BaseMiddleware, reverse=hook in _REVERSED)
+            for hook in HOOKS
+        }
         self.init_hooks = hooks["process_init"]
         self.call_hooks = hooks["process_call"]
         self.request_hooks = hooks["process_request"]
@@ -106,108 +113,127 @@ class MiddlewareManager:
             except Exception as exc:
                 raise ImproperlyConfigured(f"{name} failed: {type(exc).__name__}: {exc}") from exc
 
-    # ------------------------------------------------------------------ call
+    # ----------------------------------------------------------- per request
     def run_call(self, request: Any, chain: RequestChain) -> None:
-        for name, fn in self.call_hooks:
-            if chain.cleared:
-                return
-            try:
-                if fn(request, chain):
-                    return
-            except Exception as exc:
-                raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        run_hooks(self.call_hooks, chain, request)
 
-    # --------------------------------------------------------------- request
     def run_request(self, handler: Any, chain: RequestChain) -> Awaitable[Any] | None:
         """Run ``process_request`` hooks; returns an awaitable only if a hook is async."""
-        hooks = self.request_hooks
-        for i, (name, fn) in enumerate(hooks):
-            if chain.cleared or handler._finished:
-                return None
-            try:
-                result = fn(handler, chain)
-            except Exception as exc:
-                raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
-            if inspect.isawaitable(result):
-                return self._continue_request(handler, chain, name, result, i + 1)
-            if result:
-                return None
-        return None
+        return run_request_hooks(self.request_hooks, handler, chain)
 
-    async def _continue_request(
-        self, handler: Any, chain: RequestChain, name: str, pending: Awaitable[Any], start: int
-    ) -> None:
-        try:
-            result = await pending
-        except Exception as exc:
-            raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
-        if result:
-            return
-        for name, fn in self.request_hooks[start:]:
-            if chain.cleared or handler._finished:
-                return
-            try:
-                result = fn(handler, chain)
-                if inspect.isawaitable(result):
-                    result = await result
-            except Exception as exc:
-                raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
-            if result:
-                return
-
-    # ---------------------------------------------------- render / response
     def run_render(
         self, handler: Any, chain: RequestChain, template_name: str, kwargs: Any
     ) -> None:
-        for name, fn in self.render_hooks:
-            if chain.cleared:
-                return
-            try:
-                if fn(handler, chain, template_name, **kwargs):
-                    return
-            except Exception as exc:
-                raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        run_hooks(self.render_hooks, chain, handler, template_name, **kwargs)
 
     def run_response(self, handler: Any, chain: RequestChain, chunk: list[bytes]) -> None:
-        for name, fn in self.response_hooks:
-            if chain.cleared:
-                return
-            try:
-                if fn(handler, chain, chunk):
-                    return
-            except Exception as exc:
-                raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        run_hooks(self.response_hooks, chain, handler, chunk)
 
-    # ----------------------------------------------------- endcall / exception
     def run_endcall(self, handler: Any, chain: RequestChain) -> None:
         """Every hook runs even if one raises (each failure is logged by name)."""
-        for name, fn in self.endcall_hooks:
-            if chain.cleared:
-                return
-            try:
-                if fn(handler, chain):
-                    return
-            except Exception:
-                log.exception("middleware hook %s raised", name)
+        run_isolated(self.endcall_hooks, chain, handler)
 
     def run_exception(
         self, handler: Any, chain: RequestChain, typ: Any, value: Any, tb: Any
     ) -> bool:
         """True when a hook handled the exception (returned truthy)."""
-        for name, fn in self.exception_hooks:
-            if chain.cleared:
-                return False
-            try:
-                if fn(handler, chain, typ, value, tb):
-                    return True
-            except Exception:
-                log.exception("middleware hook %s raised while handling %r", name, value)
-        return False
+        return run_isolated(self.exception_hooks, chain, handler, typ, value, tb)
 
 
-def _is_base_noop(middleware: object, hook: str) -> bool:
-    """True when ``hook`` is BaseMiddleware's documented no-op (not overridden)."""
-    from torngas.middleware import BaseMiddleware
+# ---------------------------------------------------------------- runners
+# Shared by the middleware manager and the HTTP modules. ``hooks`` is a tuple of
+# ``(dotted name, bound method)``; each is called as ``fn(target, clear, *args)``.
 
-    fn = getattr(type(middleware), hook, None)
-    return fn is getattr(BaseMiddleware, hook, None)
+
+def run_hooks(
+    hooks: tuple[Hook, ...], chain: RequestChain, target: Any, *args: Any, **kwargs: Any
+) -> bool:
+    """Call hooks in order until one returns truthy (True) or ``clear()`` was called.
+
+    A hook that raises stops the chain with :class:`MiddlewareError` naming it.
+    """
+    for name, fn in hooks:
+        if chain.cleared:
+            return True
+        try:
+            if fn(target, chain, *args, **kwargs):
+                return True
+        except Exception as exc:
+            raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+    return False
+
+
+def run_isolated(hooks: tuple[Hook, ...], chain: RequestChain, target: Any, *args: Any) -> bool:
+    """Like :func:`run_hooks`, but a hook that raises is logged and the next runs."""
+    for name, fn in hooks:
+        if chain.cleared:
+            return False
+        try:
+            if fn(target, chain, *args):
+                return True
+        except Exception:
+            log.exception("hook %s raised", name)
+    return False
+
+
+def run_request_hooks(
+    hooks: tuple[Hook, ...], handler: Any, chain: RequestChain
+) -> Awaitable[Any] | None:
+    """Run request-phase hooks, which may be coroutines. Stops at a truthy
+    return, ``clear()`` or a finished handler. Returns an awaitable only when
+    a hook was asynchronous (the synchronous path allocates nothing)."""
+    for i, (name, fn) in enumerate(hooks):
+        if chain.cleared or handler._finished:
+            return None
+        try:
+            result = fn(handler, chain)
+        except Exception as exc:
+            raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        if inspect.isawaitable(result):
+            return _continue_request(hooks, handler, chain, name, result, i + 1)
+        if result:
+            return None
+    return None
+
+
+async def _continue_request(
+    hooks: tuple[Hook, ...],
+    handler: Any,
+    chain: RequestChain,
+    name: str,
+    pending: Awaitable[Any],
+    start: int,
+) -> None:
+    try:
+        result = await pending
+    except Exception as exc:
+        raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+    if result:
+        return
+    for name, fn in hooks[start:]:
+        if chain.cleared or handler._finished:
+            return
+        try:
+            result = fn(handler, chain)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        if result:
+            return
+
+
+def hook_table(
+    objects: Any, hook: str, base: type | None, reverse: bool = False
+) -> tuple[Hook, ...]:
+    """``(name, bound method)`` for each object defining ``hook`` (not ``base``'s no-op)."""
+    ordered = reversed(list(objects)) if reverse else objects
+    table = []
+    for obj in ordered:
+        fn = getattr(obj, hook, None)
+        if not callable(fn):
+            continue
+        if base is not None and getattr(type(obj), hook, None) is getattr(base, hook, None):
+            continue
+        table.append((f"{_name(obj)}.{hook}", fn))
+    return tuple(table)

@@ -1,0 +1,5 @@
+"""Legacy path: ``torngas.httpmodule.httpmodule.HttpModuleMiddleware``."""
+
+from torngas.httpmodule.middleware import HttpModuleMiddleware
+
+__all__ = ["HttpModuleMiddleware"]
