@@ -20,10 +20,25 @@ from tests.services.redis import RedisClusterServers, RedisServer
 from torngas.cache import BaseCache, CacheHandler
 
 
+_built: list[BaseCache] = []
+
+
 def build_cache(backend: str, location: Any, **params: Any) -> BaseCache:
-    """Build a backend the way ``caches[alias]`` does, outside settings."""
+    """Build a backend the way ``caches[alias]`` does, outside settings.
+
+    Every cache built here is disconnected after the test (autouse fixture).
+    """
     cfg = {"BACKEND": backend, "LOCATION": location, **params}
-    return CacheHandler().create_connection("test", {"test": cfg})
+    instance = CacheHandler().create_connection("test", {"test": cfg})
+    _built.append(instance)
+    return instance
+
+
+@pytest.fixture(autouse=True)
+def _disconnect_built_caches() -> Iterator[None]:
+    yield
+    while _built:
+        _built.pop().disconnect()
 
 
 def unique_prefix() -> str:
