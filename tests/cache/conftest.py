@@ -19,7 +19,6 @@ from tests.services.memcached import MemcachedServer
 from tests.services.redis import RedisClusterServers, RedisServer
 from torngas.cache import BaseCache, CacheHandler
 
-
 _built: list[BaseCache] = []
 
 
