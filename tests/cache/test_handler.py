@@ -110,9 +110,11 @@ def test_request_finished_and_setting_changed_are_connected() -> None:
 
 
 def test_unknown_alias_and_bad_backend_are_clear_errors() -> None:
-    with override_settings(CACHES=TWO):
-        with pytest.raises(InvalidCacheBackendError, match="'nope'.*default, other"):
-            caches["nope"]
+    with (
+        override_settings(CACHES=TWO),
+        pytest.raises(InvalidCacheBackendError, match="'nope'.*default, other"),
+    ):
+        caches["nope"]
     bad = {"default": {"BACKEND": "torngas.cache.backends.nosuch.Cache"}}
     with override_settings(CACHES=bad), pytest.raises(InvalidCacheBackendError, match="nosuch"):
         caches["default"]
