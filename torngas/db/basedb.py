@@ -112,7 +112,7 @@ def _bind_text(sql: str, vars: Mapping[str, Any] | None, prefix: str = "") -> Te
         out.append(f":{key}")
     out.append(sql[pos:].replace(":", r"\:"))
     clause = text("".join(out))
-    binds = []
+    binds: list[Any] = []
     for key, value in params.items():
         if isinstance(value, list | tuple | set | frozenset):
             binds.append(bindparam(key, value=list(value), expanding=True))
@@ -134,9 +134,9 @@ def sqlwhere(where: Any, vars: Mapping[str, Any] | None = None, prefix: str = "_
     if isinstance(where, Mapping):
         from sqlalchemy import and_
 
-        parts = []
+        parts: list[Any] = []
         for i, (key, value) in enumerate(where.items()):
-            col = column(_ident(key, "column name"))
+            col: Any = column(_ident(key, "column name"))
             name = f"{prefix}{i}"
             if isinstance(value, list | tuple | set | frozenset):
                 parts.append(col.in_(bindparam(name, value=list(value), expanding=True)))
@@ -163,6 +163,7 @@ class Transaction:
         self.db = db
         parent = db._conn.get()
         self._outer = parent is None
+        self._trans: Any
         if parent is None:
             self.conn = db.engine.connect()
             self._trans = self.conn.begin()
@@ -265,7 +266,7 @@ class DB:
 
         names = [t.strip() for t in tables.split(",")] if isinstance(tables, str) else tables
         refs = ", ".join(self._table_ref(t) for t in names)
-        stmt = sa_select(literal_column(_escape(what))).select_from(text(refs))
+        stmt: Any = sa_select(literal_column(_escape(what))).select_from(text(refs))
         clause = sqlwhere(where, vars)
         if clause is not None:
             stmt = stmt.where(clause)

@@ -52,7 +52,7 @@ def add_arguments(subparsers: Any) -> argparse.ArgumentParser:
     a.add_argument("revision")
     actions.add_parser("current", help="show the applied revision")
     actions.add_parser("history", help="list the revisions")
-    return p
+    return p  # type: ignore[no-any-return]
 
 
 def _setup(args: argparse.Namespace) -> tuple[Path, str]:

@@ -110,7 +110,7 @@ def _async_session_class() -> type[AsyncSession]:
             using_primary = using_master
 
         _AsyncRoutingSession = AsyncRoutingSession
-    return _AsyncRoutingSession
+    return _AsyncRoutingSession  # type: ignore[no-any-return]
 
 
 _AsyncRoutingSession: Any = None
@@ -152,7 +152,7 @@ class _ModelMeta(DeclarativeAttributeIntercept):
     @property
     def Q(cls) -> BaseQuery:  # noqa: N802 - the 1.8 name
         """``cls.session.query(cls)``: a new query on each access."""
-        return cls.session.query(cls)  # type: ignore[no-any-return]
+        return cls.session.query(cls)  # type: ignore[return-value]
 
 
 class Model(DeclarativeBase, metaclass=_ModelMeta):
@@ -221,7 +221,7 @@ def paginate_or_404(
     result = paginate_query(query, page, per_page, _MISSING, max_per_page=max_per_page)
     if result is _MISSING:
         raise Http404(f"page {page!r} (per_page {per_page!r}) does not exist")
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 async def apaginate_or_404(
@@ -233,7 +233,7 @@ async def apaginate_or_404(
     )
     if result is _MISSING:
         raise Http404(f"page {page!r} (per_page {per_page!r}) does not exist")
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 class SQLAlchemy:

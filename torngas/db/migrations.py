@@ -81,7 +81,9 @@ def write_skeleton(directory: Path, name: str) -> list[Path]:
 
 
 def _include_object_for(names: set[str]) -> Any:
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any):
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
         if type_ == "table":
             return name in names
         table = getattr(obj, "table", None)

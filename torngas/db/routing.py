@@ -105,7 +105,7 @@ class RoutingSession(Session):
         self._replica.clear()
 
     # -- routing ------------------------------------------------------------
-    def get_bind(  # type: ignore[override]
+    def get_bind(
         self,
         mapper: Any = None,
         *,

@@ -70,7 +70,8 @@ class Scope:
 
     def _take(self) -> tuple[list[Any], list[Any]]:
         sessions, self._sessions = list(self._sessions.values()), {}
-        sync, async_ = [], []
+        sync: list[Any] = []
+        async_: list[Any] = []
         for s in sessions:
             (async_ if hasattr(s, "sync_session") else sync).append(s)
         return sync, async_

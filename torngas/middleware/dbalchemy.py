@@ -20,6 +20,7 @@ Add ``"torngas.middleware.dbalchemy.DBAlchemyMiddleware"`` to
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -73,10 +74,14 @@ class DBAlchemyMiddleware(BaseMiddleware):
         except RuntimeError:
             task = None
         if task is not None:  # safety net if process_endcall is skipped
-            task.add_done_callback(lambda _t, h=handler: self._close(h))
+            task.add_done_callback(functools.partial(self._close_after, handler))
 
     def process_endcall(self, handler: RequestHandler, clear: Any) -> None:
         self._close(handler)
+
+    @classmethod
+    def _close_after(cls, handler: RequestHandler, task: asyncio.Task[Any]) -> None:
+        cls._close(handler)
 
     @staticmethod
     def _close(handler: RequestHandler) -> None:
@@ -102,6 +107,6 @@ class DBAlchemyMiddleware(BaseMiddleware):
             type(value).__name__,
             first_line,
         )
-        if not handler._finished:  # type: ignore[attr-defined]
+        if not handler._finished:
             handler.send_error(503)
         return True
