@@ -135,7 +135,8 @@ def test_sessions_are_per_request(tmp_path: Path) -> None:
     with app(**conf) as client, ThreadPoolExecutor(6) as pool:
         bodies = [r.json() for r in pool.map(lambda _: client.get("/session-id"), range(6))]
     assert all(b["same_in_pool"] for b in bodies)  # the thread pool saw the request's session
-    assert len({b["async"] for b in bodies}) == 6
+    assert len({b["async"] for b in bodies}) == 6  # one async session per request
+    assert len({b["sync"] for b in bodies}) == 6  # one sync session per request
     connections.reset()
 
 
