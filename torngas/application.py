@@ -104,6 +104,7 @@ class Application(tornado.web.Application):
 
         from torngas import concurrent
 
+        await self.middleware.run_shutdown(self)
         concurrent.shutdown(wait=False)
         cache_mod = sys.modules.get("torngas.cache")
         close = getattr(cache_mod, "close_caches", None)
@@ -132,12 +133,14 @@ class Application(tornado.web.Application):
             if mw.call_hooks:
                 try:
                     mw.run_call(request, chain)
-                except MiddlewareError:
-                    log.exception("process_call failed for %s %s", request.method, request.uri)
+                except (MiddlewareError, tornado.web.HTTPError) as exc:
+                    status = getattr(exc, "status_code", 500)
+                    if status >= 500:
+                        log.exception("process_call failed for %s %s", request.method, request.uri)
                     from torngas.handler import ErrorHandler
 
                     chain.cleared = True
-                    return self.get_handler_delegate(request, ErrorHandler, {"status_code": 500})
+                    return self.get_handler_delegate(request, ErrorHandler, {"status_code": status})
         return super().find_handler(request, **kwargs)
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:

@@ -9,7 +9,9 @@ With no middleware configured, the only per-request cost over a plain
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import traceback
 from collections.abc import Awaitable
 from typing import Any
@@ -148,15 +150,39 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         return output
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
-        """Runs the ``process_response`` hooks once, then finishes as Tornado does."""
+        """Runs the ``process_response`` hooks once, then finishes as Tornado does.
+
+        When a ``process_response`` hook is asynchronous (e.g. a session save to a
+        remote store), the real finish waits for it: the handler counts as
+        finished meanwhile, and the returned future resolves once the response
+        was written. An :class:`~tornado.web.HTTPError` from such a hook becomes
+        that error page (e.g. 503); any other exception a 500.
+        """
         mw = self._mw
         if mw.response_hooks and not self._torngas_responded and not self._finished:
             self._torngas_responded = True
             if chunk is not None:
                 self.write(chunk)
                 chunk = None
-            mw.run_response(self, self._chain(), self._write_buffer)
+            pending = mw.run_response(self, self._chain(), self._write_buffer)
+            if pending is not None:
+                self._finished = True  # writes and a second finish() now fail as usual
+                return asyncio.ensure_future(self._finish_after(pending))
         return super().finish(chunk)
+
+    async def _finish_after(self, pending: Awaitable[Any]) -> None:
+        try:
+            await pending
+        except Exception as exc:
+            self._finished = False
+            if isinstance(exc, HTTPError):
+                self.send_error(exc.status_code, exc_info=sys.exc_info())
+            else:
+                self.log_exception(*sys.exc_info())
+                self.send_error(500, exc_info=sys.exc_info())
+            return
+        self._finished = False
+        await super().finish()
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Runs the ``process_exception`` hooks; Tornado's logging runs unless

@@ -143,7 +143,9 @@ class Server:
         :class:`~torngas.application.Application`, or ``APPLICATION_CLASS``), a
         subclass, or an instance (used as it is)."""
         from torngas.application import Application
+        from torngas.security import check_production_settings
 
+        check_production_settings(settings)
         extra: dict[str, Any] = {}
         if self._parsed and self.processes != 1:
             extra["autoreload"] = False  # autoreload cannot work with forked workers

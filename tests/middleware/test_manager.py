@@ -234,3 +234,49 @@ def test_legacy_and_subclassed_middleware_share_semantics():
 
 def test_recording_module_is_importable():
     assert recording.A.name == "A"
+
+
+def test_async_process_response_completes_before_the_response_is_sent():
+    with app(MIDDLEWARE_CLASSES=[R + "A", R + "AsyncResponse"]) as client:
+        r = client.get("/")
+        assert r.text == "hello" and r.headers["X-Saved"] == "yes"
+        assert ("AsyncResponse", "saved") in EVENTS  # done before the client had its answer
+        r = client.get("/page")
+        assert r.status_code == 200 and r.headers["X-Saved"] == "yes"
+    assert hooks("endcall") == ["A", "A"]
+    assert EVENTS[-1] == ("AsyncResponse", "shutdown")  # process_shutdown ran at stop
+
+
+def test_async_process_response_http_error_becomes_that_page():
+    CONFIG["AsyncResponse.fail"] = True
+    with app(MIDDLEWARE_CLASSES=[R + "AsyncResponse"]) as client:
+        r = client.get("/")
+        assert r.status_code == 503 and "hello" not in r.text
+        CONFIG.clear()
+        assert client.get("/").text == "hello"
+
+
+def test_async_process_response_crash_is_500_and_logged(caplog):
+    CONFIG["AsyncResponse.crash"] = True
+    with app(MIDDLEWARE_CLASSES=[R + "AsyncResponse"]) as client, caplog.at_level(logging.ERROR):
+        r = client.get("/")
+        assert r.status_code == 500 and "hello" not in r.text
+    assert any(
+        "async response crashed" in str(rec.exc_info and rec.exc_info[1]) for rec in caplog.records
+    )
+
+
+def test_http_error_from_a_hook_is_an_answer_not_a_failure(caplog):
+    CONFIG["Deny.request"] = True
+    with app(MIDDLEWARE_CLASSES=[R + "Deny"]) as client, caplog.at_level(logging.ERROR):
+        assert client.get("/").status_code == 403
+        CONFIG.clear()
+        CONFIG["Deny.call"] = True
+        assert client.get("/").status_code == 429
+        CONFIG.clear()
+        assert client.get("/").text == "hello"
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "MiddlewareError" in str(r.exc_info)
+    ]

@@ -88,3 +88,36 @@ class Unused:
         from torngas.exceptions import MiddlewareNotUsed
 
         raise MiddlewareNotUsed("switched off")
+
+
+class AsyncResponse:
+    """``process_response`` as a coroutine: the response waits for it."""
+
+    async def process_response(self, handler, clear, chunk):
+        await asyncio.sleep(0.05)
+        if CONFIG.get("AsyncResponse.fail"):
+            from tornado.web import HTTPError
+
+            raise HTTPError(503)
+        if CONFIG.get("AsyncResponse.crash"):
+            raise RuntimeError("async response crashed")
+        handler.set_header("X-Saved", "yes")
+        EVENTS.append(("AsyncResponse", "saved"))
+
+    async def process_shutdown(self, application):
+        await asyncio.sleep(0)
+        EVENTS.append(("AsyncResponse", "shutdown"))
+
+
+class Deny:
+    def process_call(self, request, clear):
+        if CONFIG.get("Deny.call"):
+            from tornado.web import HTTPError
+
+            raise HTTPError(429)
+
+    def process_request(self, handler, clear):
+        if CONFIG.get("Deny.request"):
+            from tornado.web import HTTPError
+
+            raise HTTPError(403, "denied")

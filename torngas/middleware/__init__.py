@@ -18,6 +18,12 @@ The request lifecycle (the numbers are referred to by every hook):
 6. ``process_endcall(handler, clear)`` — after the response was sent (``on_finish``).
 7. ``process_exception(handler, clear, typ, value, tb)`` — an exception escaped
    the handler (any step from 3 on).
+8. ``process_shutdown(application)`` — once per process when the server stops
+   (a torngas extension; may be async).
+
+A hook raising :class:`tornado.web.HTTPError` answers with that status (it is a
+deliberate response, not a failure); any other exception is logged with the
+middleware's name and gives a 500.
 
 Order: ``process_call`` and ``process_request`` run in declared order;
 ``process_render``, ``process_response``, ``process_endcall`` and
@@ -59,6 +65,12 @@ class BaseMiddleware:
         (in each worker when the server forks). May not be a coroutine.
         """
 
+    async def process_shutdown(self, application: Application) -> None:
+        """Runs once per process when the server stops gracefully, after the last
+        request (reverse order). May be ``async def``: close connections here.
+        A torngas extension (not in 1.8). Not called on a crash or SIGKILL.
+        """
+
     def process_call(self, request: HTTPServerRequest, clear: Clear) -> Any:
         """Step 2. Runs when a request's headers are in, before routing, in
         declared order. There is no handler yet, so it cannot write a response;
@@ -86,7 +98,12 @@ class BaseMiddleware:
         are written, in reverse order. ``chunk`` is the handler's write buffer
         (a list of ``bytes``): replace items (``chunk[i] = b"…"``) or call
         ``handler.write()``; headers and cookies can still be set unless the
-        handler called ``flush()`` earlier. Runs for error pages too. Synchronous.
+        handler called ``flush()`` earlier. Runs for error pages too.
+
+        May be ``async def`` (torngas extension): the response is then written
+        only after it completes (use it to save state remotely before the client
+        can send its next request). Raising :class:`tornado.web.HTTPError` there
+        replaces the response with that error page.
         """
 
     def process_endcall(self, handler: RequestHandler, clear: Clear) -> Any:

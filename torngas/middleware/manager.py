@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from tornado.web import HTTPError
+
 from torngas._utils import import_object
 from torngas.exceptions import ImproperlyConfigured, MiddlewareNotUsed, TorngasError
 
@@ -24,6 +26,7 @@ __all__ = [
     "hook_table",
     "run_hooks",
     "run_isolated",
+    "run_async_capable",
     "run_request_hooks",
 ]
 
@@ -31,6 +34,7 @@ log = logging.getLogger("torngas.middleware")
 
 HOOKS = (
     "process_init",
+    "process_shutdown",
     "process_call",
     "process_request",
     "process_render",
@@ -91,6 +95,7 @@ class MiddlewareManager:
             for hook in HOOKS
         }
         self.init_hooks = hooks["process_init"]
+        self.shutdown_hooks = hooks["process_shutdown"]
         self.call_hooks = hooks["process_call"]
         self.request_hooks = hooks["process_request"]
         self.render_hooks = hooks["process_render"]
@@ -113,6 +118,17 @@ class MiddlewareManager:
             except Exception as exc:
                 raise ImproperlyConfigured(f"{name} failed: {type(exc).__name__}: {exc}") from exc
 
+    async def run_shutdown(self, application: Any) -> None:
+        """Run every ``process_shutdown`` (reverse order; awaited if async; one
+        failing does not stop the others)."""
+        for name, fn in reversed(self.shutdown_hooks):
+            try:
+                result = fn(application)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("hook %s raised", name)
+
     # ----------------------------------------------------------- per request
     def run_call(self, request: Any, chain: RequestChain) -> None:
         run_hooks(self.call_hooks, chain, request)
@@ -126,8 +142,11 @@ class MiddlewareManager:
     ) -> None:
         run_hooks(self.render_hooks, chain, handler, template_name, **kwargs)
 
-    def run_response(self, handler: Any, chain: RequestChain, chunk: list[bytes]) -> None:
-        run_hooks(self.response_hooks, chain, handler, chunk)
+    def run_response(
+        self, handler: Any, chain: RequestChain, chunk: list[bytes]
+    ) -> Awaitable[Any] | None:
+        """Run ``process_response`` hooks; an awaitable when one of them is async."""
+        return run_async_capable(self.response_hooks, chain, handler, chunk)
 
     def run_endcall(self, handler: Any, chain: RequestChain) -> None:
         """Every hook runs even if one raises (each failure is logged by name)."""
@@ -158,6 +177,8 @@ def run_hooks(
         try:
             if fn(target, chain, *args, **kwargs):
                 return True
+        except HTTPError:
+            raise  # a deliberate answer (e.g. 403, 503), not a failure of the hook
         except Exception as exc:
             raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
     return False
@@ -182,41 +203,61 @@ def run_request_hooks(
     """Run request-phase hooks, which may be coroutines. Stops at a truthy
     return, ``clear()`` or a finished handler. Returns an awaitable only when
     a hook was asynchronous (the synchronous path allocates nothing)."""
+    return run_async_capable(hooks, chain, handler, stop_when_finished=True)
+
+
+def run_async_capable(
+    hooks: tuple[Hook, ...],
+    chain: RequestChain,
+    target: Any,
+    *args: Any,
+    stop_when_finished: bool = False,
+) -> Awaitable[Any] | None:
+    """Like :func:`run_hooks` for hooks that may return awaitables: runs
+    synchronously until a hook returns one, then returns a coroutine that awaits
+    it and runs the rest. :class:`tornado.web.HTTPError` passes through."""
     for i, (name, fn) in enumerate(hooks):
-        if chain.cleared or handler._finished:
+        if chain.cleared or (stop_when_finished and target._finished):
             return None
         try:
-            result = fn(handler, chain)
+            result = fn(target, chain, *args)
+        except HTTPError:
+            raise
         except Exception as exc:
             raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
         if inspect.isawaitable(result):
-            return _continue_request(hooks, handler, chain, name, result, i + 1)
+            return _continue(hooks[i + 1 :], chain, target, args, name, result, stop_when_finished)
         if result:
             return None
     return None
 
 
-async def _continue_request(
+async def _continue(
     hooks: tuple[Hook, ...],
-    handler: Any,
     chain: RequestChain,
+    target: Any,
+    args: tuple[Any, ...],
     name: str,
     pending: Awaitable[Any],
-    start: int,
+    stop_when_finished: bool,
 ) -> None:
     try:
         result = await pending
+    except HTTPError:
+        raise
     except Exception as exc:
         raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
     if result:
         return
-    for name, fn in hooks[start:]:
-        if chain.cleared or handler._finished:
+    for name, fn in hooks:
+        if chain.cleared or (stop_when_finished and target._finished):
             return
         try:
-            result = fn(handler, chain)
+            result = fn(target, chain, *args)
             if inspect.isawaitable(result):
                 result = await result
+        except HTTPError:
+            raise
         except Exception as exc:
             raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
         if result:

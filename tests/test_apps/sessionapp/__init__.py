@@ -1,0 +1,1 @@
+"""Test app for sessions, flash messages, auth and redirects (tests/sessions)."""
