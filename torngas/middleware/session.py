@@ -22,13 +22,12 @@ The store unreachable or too slow, on load or save: the request is answered
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from tornado.iostream import StreamClosedError
-
+from torngas.exceptions import ServiceUnavailable
+from torngas.logger import escape_log_value
 from torngas.middleware import BaseMiddleware, Clear
 from torngas.security import client_ip
 from torngas.sessions import (
@@ -45,8 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["SessionMiddleware"]
 
 log = logging.getLogger("torngas.sessions")
-
-_PENDING: set[asyncio.Task[None]] = set()  # strong references to running saves
 
 
 class _StoreHealth:
@@ -86,23 +83,10 @@ class SessionMiddleware(BaseMiddleware):
         self.store = SessionStore(self.config)
         self.health = _StoreHealth()
 
-    # ------------------------------------------------------------------ 1
-    def process_init(self, application: Any) -> None:
-        """Close the store's connections when the application shuts down."""
-        shutdown = application.shutdown
-        store = self.store
-
-        async def shutdown_and_close_sessions() -> None:
-            try:
-                await store.aclose()
-            except Exception:
-                log.debug("closing the session store failed", exc_info=True)
-            await shutdown()
-
-        application.shutdown = shutdown_and_close_sessions
-
     # ------------------------------------------------------------------ 3
     def process_request(self, handler: RequestHandler, clear: Clear) -> Any:
+        """Attach the session: no I/O without a cookie or with a forged one;
+        otherwise returns a coroutine that loads it (503 if the store fails)."""
         config = self.config
         ip = None if config.ignore_change_ip else client_ip(handler.request)
         cookie = handler.get_cookie(config.cookie_name)
@@ -115,24 +99,59 @@ class SessionMiddleware(BaseMiddleware):
             return None
         return self._load(handler, session_key, ip)
 
-    async def _load(self, handler: RequestHandler, session_key: str, ip: str | None) -> Any:
+    async def _load(self, handler: RequestHandler, session_key: str, ip: str | None) -> None:
         try:
             session = await self.store.load(session_key, ip)
         except SessionStoreError as exc:
             self.health.failed(exc)
+            # A usable (empty, unsaved) session, so an error page that reads it works.
             self._attach(handler, self.store.new_session(ip), ip)
-            handler.send_error(503)
-            return True
+            raise ServiceUnavailable() from exc
         self.health.ok()
         self._attach(handler, session, ip)
-        return None
 
-    def _attach(self, handler: Any, session: Session, ip: str | None) -> None:
+    @staticmethod
+    def _attach(handler: Any, session: Session, ip: str | None) -> None:
         handler.session = session
         handler.set_expire = session.set_expire
-        handler.finish = _FinishAfterSave(handler, self, session, ip)
+        handler._torngas_session_ip = ip
 
     # ------------------------------------------------------------------ 5
+    def process_response(self, handler: RequestHandler, clear: Clear, chunk: list[bytes]) -> Any:
+        """Before the response is written: ``Vary: Cookie`` if the session was
+        read; for a modified session and a status below 400, a coroutine that saves
+        it and sets the cookie (the response waits for it)."""
+        session: Session | None = getattr(handler, "session", None)
+        if session is None:
+            return None
+        if handler._headers_written:  # type: ignore[attr-defined]  # streamed: too late
+            if session.modified:
+                log.warning(
+                    "session changed after the response headers were flushed; not saved (%s %s)",
+                    handler.request.method,
+                    escape_log_value(handler.request.path or ""),
+                )
+            return None
+        if session.accessed:
+            _add_vary_cookie(handler)
+        if handler.get_status() >= 400:
+            return None  # nothing is saved for an error response
+        if not session.modified:
+            if session.from_cookie and session.session_key is None:
+                self.apply_cookie(handler, CookieAction("clear"))  # a rejected cookie
+            return None
+        return self._save(handler, session)
+
+    async def _save(self, handler: Any, session: Session) -> None:
+        try:
+            action = await self.store.save(session, handler._torngas_session_ip)
+        except SessionStoreError as exc:
+            self.health.failed(exc)
+            raise ServiceUnavailable() from exc
+        self.health.ok()
+        if action is not None:
+            self.apply_cookie(handler, action)
+
     def apply_cookie(self, handler: Any, action: CookieAction) -> None:
         """Set or clear the session cookie with the configured attributes."""
         config = self.config
@@ -152,113 +171,14 @@ class SessionMiddleware(BaseMiddleware):
             attrs["expires"] = time.time() + action.max_age
         handler.set_cookie(config.cookie_name, action.value, **attrs)
 
+    # ------------------------------------------------------------------ 8
+    async def process_shutdown(self, application: Any) -> None:
+        """Close the store's connections (this event loop's)."""
+        await self.store.aclose()
+
 
 def _add_vary_cookie(handler: Any) -> None:
     headers = handler._headers
     values = [v.strip() for value in headers.get_list("Vary") for v in value.split(",")]
     if not any(v.lower() == "cookie" or v == "*" for v in values):
         handler.set_header("Vary", ", ".join([v for v in values if v] + ["Cookie"]))
-
-
-class _FinishAfterSave:
-    """Stands in for ``handler.finish`` for one request: awaits the session save
-    before the real ``finish()`` writes anything.
-
-    While the save runs, the handler counts as finished (``write()`` raises, a
-    second ``finish()`` returns the same pending future), as after Tornado's own
-    ``finish()``. The returned awaitable resolves when the response was sent.
-    """
-
-    __slots__ = ("handler", "middleware", "session", "ip", "original", "task", "bypass")
-
-    def __init__(
-        self, handler: Any, middleware: SessionMiddleware, session: Session, ip: str | None
-    ) -> None:
-        self.handler = handler
-        self.middleware = middleware
-        self.session = session
-        self.ip = ip
-        self.original = handler.finish  # the class's (or another wrapper's) finish
-        self.task: asyncio.Task[None] | None = None
-        self.bypass = False
-
-    def __call__(self, chunk: Any = None) -> Any:
-        handler = self.handler
-        if self.task is not None and not self.bypass:
-            if chunk is not None:
-                raise RuntimeError("finish() called twice")
-            return self.task
-        if self.bypass or handler._finished:
-            return self.original(chunk)
-        session = self.session
-        if chunk is not None:
-            handler.write(chunk)
-        if handler._headers_written:  # streamed: too late for a cookie
-            if session.modified:
-                log.warning(
-                    "session changed after the response headers were flushed; not saved (%s %s)",
-                    handler.request.method,
-                    handler.request.path,
-                )
-            return self._finish_now()
-        if session.accessed:
-            _add_vary_cookie(handler)
-        if handler.get_status() >= 400:
-            return self._finish_now()  # nothing is saved for an error response
-        if not session.modified:
-            if session.from_cookie and session.session_key is None:
-                self.middleware.apply_cookie(handler, CookieAction("clear"))
-            return self._finish_now()
-        handler._finished = True  # as after finish(): no more writes
-        task = asyncio.ensure_future(self._save_then_finish())
-        self.task = task
-        _PENDING.add(task)
-        task.add_done_callback(_PENDING.discard)
-        return task
-
-    def _finish_now(self) -> Any:
-        self.bypass = True
-        self._detach()
-        return self.original()
-
-    def _detach(self) -> None:
-        if self.handler.__dict__.get("finish") is self:
-            del self.handler.__dict__["finish"]  # break the handler <-> wrapper cycle
-
-    async def _save_then_finish(self) -> None:
-        handler = self.handler
-        middleware = self.middleware
-        try:
-            try:
-                action = await middleware.store.save(self.session, self.ip)
-            except SessionStoreError as exc:
-                middleware.health.failed(exc)
-                self._fail(503)
-                return
-            except Exception:
-                log.exception(
-                    "saving the session failed (%s %s)",
-                    handler.request.method,
-                    handler.request.path,
-                )
-                self._fail(500)
-                return
-            middleware.health.ok()
-            handler._finished = False
-            if action is not None:
-                middleware.apply_cookie(handler, action)
-            sent = self._finish_now()
-            if sent is not None:
-                try:
-                    await sent
-                except StreamClosedError:
-                    pass  # the client left; nothing to tell it
-        except Exception:
-            log.exception("finishing the response after the session save failed")
-
-    def _fail(self, status: int) -> None:
-        handler = self.handler
-        handler._finished = False
-        self.bypass = True
-        self._detach()
-        handler.send_error(status)

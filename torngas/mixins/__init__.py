@@ -1,0 +1,1 @@
+"""Handler mixins: :class:`~torngas.mixins.flash_message.FlashMessageMixIn`."""
