@@ -103,19 +103,35 @@ CACHES = {
 }
 
 # ---------------------------------------------------------------- sessions
+#: SessionMiddleware (docs/sessions.md). A project's SESSION dict is merged over
+#: this one key by key, so it may list only the keys it changes.
 SESSION = {
+    # CACHES alias holding the sessions (in a key namespace of their own).
     "session_cache_alias": "default",
     "session_name": "__TORNADOSSID",
     "cookie_domain": "",
     "cookie_path": "/",
+    # Seconds a session lasts after its last change; 0 = a browser-session cookie
+    # (the store then keeps the data for "lifetime" seconds).
     "expires": 0,
+    "lifetime": 14 * 24 * 3600,
+    # False: a session is bound to the client IP it was created from.
     "ignore_change_ip": False,
     "httponly": True,
     "secure": False,
     "samesite": "Lax",
+    # Required with DEBUG off: set it from the environment, never in the code.
+    # A list rotates keys: the first signs, every one verifies.
     "secret_key": None,
+    # Part of every signature: changing it ends every session.
     "session_version": "v1",
+    # Seconds a load or save may take before the request gets a 503.
+    "store_timeout": 3.0,
 }
+
+#: Hosts besides the request's own that a ``next=`` redirect may go to
+#: (torngas.auth.next_url, torngas.security.is_safe_redirect), e.g. ("accounts.example.com",).
+ALLOWED_REDIRECT_HOSTS = ()
 
 # ---------------------------------------------------------------- database
 #: Connection names → servers (see docs/database.md). Each name has one
