@@ -145,3 +145,22 @@ def test_runserver_reports_missing_settings(tmp_path):
     )
     assert r.returncode == 2
     assert "cannot import settings module 'nope.settings'" in r.stderr
+
+
+def test_debug_autoreload_picks_up_a_changed_handler(tmp_path):
+    root = tmp_path / "ar"
+    main(["startproject", "ar", str(root)])  # DEBUG is on in a generated project
+    proc, url = serve_project(root, sys.executable, "runserver.py")
+    try:
+        assert wait_until(lambda: httpx.get(url + "/", timeout=1).status_code == 200, 20), stop(
+            proc
+        )
+        handler = root / "main" / "handlers" / "main_handler.py"
+        handler.write_text(
+            handler.read_text().replace('self.render("index.html")', 'self.write("reloaded")')
+        )
+        assert wait_until(lambda: httpx.get(url + "/", timeout=1).text == "reloaded", 15), stop(
+            proc
+        )
+    finally:
+        stop(proc)

@@ -79,9 +79,13 @@ class Application(tornado.web.Application):
         )
         self._inflight: set[HTTPServerRequest] = set()
         self._started = False
-        super().__init__(
-            list(handlers), default_host, transforms, **tornado_settings(**app_settings)
-        )
+        tsettings = tornado_settings(**app_settings)
+        autoreload = bool(tsettings.get("autoreload", tsettings.get("debug", False)))
+        # Tornado would start autoreload here, on whatever loop is current before
+        # the server's loop runs; the Server starts it on the serving loop instead.
+        tsettings["autoreload"] = False
+        super().__init__(list(handlers), default_host, transforms, **tsettings)
+        self.settings["autoreload"] = autoreload
         # Same rules, same order, same answers; only the rules that can match are
         # tried (see torngas.routing). The default router keeps Tornado's class:
         # add_handlers() edits its rule list in place.

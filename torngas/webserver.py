@@ -248,6 +248,10 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         self.application.startup()
+        if self.application.settings.get("autoreload"):
+            import tornado.autoreload
+
+            tornado.autoreload.start()  # re-executes the process when a module changes
         server = self.load_httpserver(sockets)
         log.info("serving on %s (pid %d)", _describe(sockets), os.getpid())
         await stop.wait()

@@ -16,5 +16,6 @@ urls = route(
     u(name="Pid", pattern=r"/pid", handler="main.Pid"),
     u(name="Cookie", pattern=r"/cookie", handler="main.Cookie"),
     u(name="Tpl", pattern=r"/tpl", handler="main.Tpl"),
+    u(name="WS", pattern=r"/ws", handler="main.Echo_WS"),
     include("/sub", "tests.test_apps.hello.suburls.URLS"),
 )

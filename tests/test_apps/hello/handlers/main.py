@@ -92,3 +92,14 @@ class Tpl(WebHandler):
     def get(self):
         name = self.get_argument("name", "same.html")
         self.render(name, title="T&C", items=["a", "<b>"])
+
+
+from torngas.websocket import WebSocketHandler  # noqa: E402
+
+
+class Echo_WS(WebSocketHandler):
+    def on_prepare(self):
+        self.greeting = getattr(self, "async_value", "none")
+
+    def on_message(self, message):
+        self.write_message(f"{self.greeting}:{self.torngas_settings.WS_PREFIX}:{message}")
