@@ -505,6 +505,12 @@ class SessionStore:
                     log.debug("disconnecting the old session backend failed", exc_info=True)
         return self._backend
 
+    @backend.setter
+    def backend(self, value: Any) -> None:
+        """Use ``value`` (a cache backend) from now on, whatever ``CACHES`` says."""
+        self._backend = value
+        self._fixed_backend = True
+
     async def aclose(self) -> None:
         """Close this event loop's connections of the private backend."""
         if self._backend is not None and not self._fixed_backend:

@@ -71,6 +71,14 @@ def session_cookie(client: Any, name: str = "__TORNADOSSID") -> str | None:
     return client.cookies.get(name)
 
 
+def put_cookie(client: Any, value: str, name: str = "__TORNADOSSID") -> None:
+    """Replace the client's session cookie (as a browser holding ``value`` would send it)."""
+    for cookie in list(client.cookies.jar):
+        if cookie.name == name:
+            client.cookies.delete(name, domain=cookie.domain, path=cookie.path)
+    client.cookies.set(name, value, domain="127.0.0.1", path="/")
+
+
 class Records(logging.Handler):
     """Collects records of one logger (attached to the logger itself)."""
 
