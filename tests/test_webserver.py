@@ -77,6 +77,11 @@ def server_factory():
                 pass
 
 
+def wait_in_flight(s):
+    """Until the server holds the slow request (itself + the probe = 2)."""
+    assert wait_until(lambda: int(httpx.get(s.url + "/inflight", timeout=2).text) >= 2, 10)
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -99,7 +104,7 @@ def test_single_process_serves_and_stops_gracefully_with_in_flight_request(serve
 
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.3)  # the request is in flight
+    wait_in_flight(s)
     s.proc.send_signal(signal.SIGTERM)
     t.join(10)
     assert result["r"].status_code == 200 and result["r"].text == "slow done"
@@ -111,7 +116,7 @@ def test_new_connections_refused_during_shutdown(server_factory):
     s = server_factory().wait_ready()
     t = threading.Thread(target=lambda: httpx.get(s.url + "/slow", params={"t": "1.0"}, timeout=10))
     t.start()
-    time.sleep(0.3)
+    wait_in_flight(s)
     s.proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     with pytest.raises(httpx.ConnectError):
@@ -122,13 +127,14 @@ def test_new_connections_refused_during_shutdown(server_factory):
 
 def test_shutdown_deadline_cuts_long_requests(server_factory):
     s = server_factory(env={"TEST_SHUTDOWN_TIMEOUT": "0.5"}).wait_ready()
+
     def cut():
         with pytest.raises(httpx.HTTPError):
             httpx.get(s.url + "/slow", params={"t": "30"}, timeout=20)
 
     t = threading.Thread(target=cut)
     t.start()
-    time.sleep(0.3)
+    wait_in_flight(s)
     start = time.monotonic()
     s.proc.send_signal(signal.SIGTERM)
     assert s.proc.wait(10) == 0

@@ -60,7 +60,7 @@ def define_options() -> None:
         ("settings", None, str, "settings module, e.g. settings.setting"),
         ("processes", None, int, "worker processes; 0 = one per CPU (default 1)"),
         ("logging_dir", None, str, "directory for log files (overrides LOGGING_DIR)"),
-        ("log_port_prefix", False, bool, "prefix log file names with the port"),
+        ("log_port_prefix", False, bool, "add the port to log file names (access.log.8000)"),
         ("disable_log", False, bool, "keep Tornado's own logging, not torngas's"),
     ]
     for name, default, type_, help_text in specs:

@@ -4,7 +4,7 @@ It replaces Tornado's ``log_request`` line (so there is no second line) with:
 
     200 GET /path?q=1 (127.0.0.1) 1.23ms ua="curl/8.0" ref="-"
 
-on the ``tornado.access`` logger (INFO below 400, WARNING for 4xx, ERROR for
+on the ``torngas.access`` logger (INFO below 400, WARNING for 4xx, ERROR for
 5xx). Everything taken from the request is escaped: control characters
 (``\\r``, ``\\n``, ESC…) appear as ``\\xNN``, so a client cannot forge log lines
 or send terminal escapes. It has no per-request hook: the work is done in the
@@ -20,7 +20,7 @@ from torngas.logger import escape_log_value
 
 __all__ = ["AccessLogMiddleware"]
 
-access_log = logging.getLogger("tornado.access")
+access_log = logging.getLogger("torngas.access")
 
 
 class AccessLogMiddleware:

@@ -17,5 +17,6 @@ urls = route(
     u(name="Cookie", pattern=r"/cookie", handler="main.Cookie"),
     u(name="Tpl", pattern=r"/tpl", handler="main.Tpl"),
     u(name="WS", pattern=r"/ws", handler="main.Echo_WS"),
+    u(name="Inflight", pattern=r"/inflight", handler="main.Inflight"),
     include("/sub", "tests.test_apps.hello.suburls.URLS"),
 )

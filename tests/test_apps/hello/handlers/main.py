@@ -103,3 +103,8 @@ class Echo_WS(WebSocketHandler):
 
     def on_message(self, message):
         self.write_message(f"{self.greeting}:{self.torngas_settings.WS_PREFIX}:{message}")
+
+
+class Inflight(WebHandler):
+    def get(self):
+        self.write(str(self.application.inflight))
