@@ -18,5 +18,6 @@ urls = route(
     u(name="Tpl", pattern=r"/tpl", handler="main.Tpl"),
     u(name="WS", pattern=r"/ws", handler="main.Echo_WS"),
     u(name="Inflight", pattern=r"/inflight", handler="main.Inflight"),
+    u(name="Blocking", pattern=r"/blocking", handler="main.Blocking"),
     include("/sub", "tests.test_apps.hello.suburls.URLS"),
 )

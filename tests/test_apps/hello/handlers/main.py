@@ -108,3 +108,19 @@ class Echo_WS(WebSocketHandler):
 class Inflight(WebHandler):
     def get(self):
         self.write(str(self.application.inflight))
+
+
+from torngas.decorators.async_execute import async_execute  # noqa: E402
+
+
+class Blocking(WebHandler):
+    async def get(self):
+        result = await self.work(float(self.get_argument("t", "0.5")))
+        self.write(result)
+
+    @async_execute
+    def work(self, seconds):
+        import time
+
+        time.sleep(seconds)  # a blocking call: runs in the pool, the loop keeps serving
+        return f"slept {seconds}"
