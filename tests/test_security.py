@@ -188,6 +188,8 @@ def test_debug_skips_the_check_and_short_secret_warns(caplog):
 def test_check_reads_torngas_settings_object():
     from torngas.conf import override_settings, settings
 
-    with override_settings(DEBUG=False, TORNADO_CONF={"cookie_secret": None}):
-        with pytest.raises(ImproperlyConfigured):
-            check_production_settings(settings)
+    with (
+        override_settings(DEBUG=False, TORNADO_CONF={"cookie_secret": None}),
+        pytest.raises(ImproperlyConfigured),
+    ):
+        check_production_settings(settings)

@@ -42,7 +42,6 @@ EXAMPLE_SECRETS = frozenset(
         "demo-only-not-secret",  # torngas's demo project
         "xsseffekrjewkhwy",  # the Tornado tutorial's cookie_secret
         "sssseertdfcvcvd",  # the Tornado tutorial's cookie_secret
-        "EtdHjDO1",  # the 1.8 README's session_version (not a secret)
     }
 )
 

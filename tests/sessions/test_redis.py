@@ -40,7 +40,7 @@ class Servers:
                     total += int(stats["calls"])
         return total
 
-    def keys(self, pattern: str = "*") -> list[bytes]:
+    def stored(self, pattern: str = "*") -> list[bytes]:
         return sorted(k for c in self.clients for k in c.keys(pattern))
 
     def get(self, key: bytes) -> bytes | None:
@@ -125,32 +125,32 @@ def test_login_read_logout_on_redis(servers: Servers) -> None:
             assert client.get("/whoami").json()["user"] is None
             assert client.get("/messages").status_code == 200
         assert servers.calls() == before, "anonymous requests reached Redis"
-        assert servers.keys() == []
+        assert servers.stored() == []
 
         writes = servers.calls(WRITE_COMMANDS)
         assert post(client, "/login", {"user": "ann"}).status_code == 302
         assert servers.calls(WRITE_COMMANDS) == writes + 1  # one SET, nothing to delete
-        (key,) = servers.keys()
+        (key,) = servers.stored()
         assert key.startswith(b"torngas-session.app:1:")
         assert servers.get(key).startswith(b"J{")  # JSON, never pickle
         assert client.get("/whoami").json()["user"] == "ann"
         assert post(client, "/logout").status_code == 302
-        assert servers.keys() == []
+        assert servers.stored() == []
         assert client.get("/whoami").json()["user"] is None
 
 
 def test_store_ttl_follows_expires_and_set_expire(servers: Servers) -> None:
     with serve(**settings_for(servers, expires=300)) as client:
         post(client, "/set", {"a": "1"})
-        (key,) = servers.keys()
+        (key,) = servers.stored()
         assert 299_000 < servers.pttl(key) <= 300_000
         post(client, "/login", {"user": "ann", "remember": "86400"})
-        (key,) = servers.keys()  # rotated at login: the old key is gone
+        (key,) = servers.stored()  # rotated at login: the old key is gone
         assert 86_399_000 < servers.pttl(key) <= 86_400_000
-    old = set(servers.keys())
+    old = set(servers.stored())
     with serve(**settings_for(servers, expires=0, lifetime=1234)) as client:
         post(client, "/set", {"a": "1"})
-        (key,) = set(servers.keys()) - old
+        (key,) = set(servers.stored()) - old
         # a browser-session cookie; the store keeps the record for "lifetime"
         assert 1_233_000 < servers.pttl(key) <= 1_234_000
 
@@ -170,7 +170,7 @@ def test_cache_clear_and_app_keys_never_touch_sessions(servers: Servers) -> None
 
         client.server.call(app_side)
         assert client.get("/whoami").json()["user"] == "ann"
-        assert [k for k in servers.keys() if k.startswith(b"app:")] == []
+        assert [k for k in servers.stored() if k.startswith(b"app:")] == []
 
 
 def test_ring_spreads_sessions_over_nodes(ring: list[RedisServer]) -> None:

@@ -316,12 +316,16 @@ def test_file_cache_namespace(tmp_path):
 
 
 def test_reserved_prefix_and_unknown_alias_are_refused():
-    with override_settings(CACHES=locmem(KEY_PREFIX="torngas-session")):
-        with pytest.raises(ImproperlyConfigured, match="reserved"):
-            SessionStore(config()).backend  # noqa: B018
-    with override_settings(CACHES=locmem()):
-        with pytest.raises(ImproperlyConfigured, match="not in CACHES"):
-            SessionStore(config(session_cache_alias="nope")).backend  # noqa: B018
+    with (
+        override_settings(CACHES=locmem(KEY_PREFIX="torngas-session")),
+        pytest.raises(ImproperlyConfigured, match="reserved"),
+    ):
+        SessionStore(config()).backend  # noqa: B018
+    with (
+        override_settings(CACHES=locmem()),
+        pytest.raises(ImproperlyConfigured, match="not in CACHES"),
+    ):
+        SessionStore(config(session_cache_alias="nope")).backend  # noqa: B018
 
 
 def test_store_timeout_raises_session_store_error():
