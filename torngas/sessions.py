@@ -473,6 +473,11 @@ class SessionStore:
     returns the current time in seconds (``time.time``); tests replace it.
     """
 
+    #: A failure that took at least this many seconds means "hung"...
+    slow_failure = 0.25
+    #: ...and the store is not tried again for this many seconds (fail fast).
+    retry_after = 1.0
+
     def __init__(
         self,
         config: SessionConfig,
@@ -486,6 +491,8 @@ class SessionStore:
         self._backend = backend
         self._fixed_backend = backend is not None
         self._source: Any = None
+        self._hung_since = 0.0
+        self._hung_until = 0.0
 
     # -- backend ----------------------------------------------------------
     @property
@@ -517,17 +524,35 @@ class SessionStore:
             await self._backend.adisconnect()
 
     async def _call(self, op: str, coro: Any) -> Any:
+        """Await a backend coroutine under ``store_timeout``; failures become
+        :class:`SessionStoreError`. After a *slow* failure (a hung store) calls fail
+        at once for :attr:`retry_after` seconds instead of each waiting again."""
+        now = time.monotonic()
+        if now < self._hung_until:
+            coro.close()
+            raise SessionStoreError(
+                f"session store {self._describe()}: not tried, it hung "
+                f"{now - self._hung_since:.1f} s ago (next try in {self._hung_until - now:.1f} s)"
+            )
         try:
             return await asyncio.wait_for(coro, self.config.store_timeout)
         except TimeoutError as exc:
+            self._slow_failure(now)
             raise SessionStoreError(
                 f"session store {self._describe()}: {op} took more than "
                 f"{self.config.store_timeout:g} s"
             ) from exc
         except (TorngasError, OSError) as exc:
+            self._slow_failure(now)
             raise SessionStoreError(
                 f"session store {self._describe()}: {op} failed: {type(exc).__name__}: {exc}"
             ) from exc
+
+    def _slow_failure(self, started: float) -> None:
+        end = time.monotonic()
+        if end - started >= self.slow_failure:
+            self._hung_since = end
+            self._hung_until = end + self.retry_after
 
     def _describe(self) -> str:
         backend = self._backend

@@ -15,9 +15,10 @@ and configure ``SESSION`` (docs/sessions.md). Per request (see the lifecycle in
    Nothing is written for a 4xx/5xx response, nor when the session was not
    modified. A response that read the session gets ``Vary: Cookie``.
 
-The store unreachable or too slow, on load or save: the request is answered
-``503 Service Unavailable`` (JSON for ApiHandler), the cause is logged (once per
-10 s while it lasts), and the next request tries again.
+The store unreachable or too slow: a request whose handler uses the session
+(or that has a change to save) is answered ``503 Service Unavailable`` (JSON for
+ApiHandler); a page that never touches the session is still served. The cause is
+logged (once per 10 s while it lasts) and the next request tries the store again.
 """
 
 from __future__ import annotations
@@ -71,6 +72,32 @@ class _StoreHealth:
             self.failures = 0
 
 
+class UnavailableSession(Session):
+    """Stands in for a session the store could not load: any use of it raises
+    :class:`~torngas.exceptions.ServiceUnavailable` (the request is answered 503)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+    @property  # type: ignore[override]
+    def _data(self) -> dict[str, Any]:
+        raise ServiceUnavailable()
+
+    @_data.setter
+    def _data(self, value: dict[str, Any]) -> None:
+        pass
+
+    def set_expire(self, seconds: int) -> None:
+        raise ServiceUnavailable()
+
+    def cycle_key(self) -> None:
+        raise ServiceUnavailable()
+
+    def __repr__(self) -> str:
+        return "<UnavailableSession>"
+
+
 class SessionMiddleware(BaseMiddleware):
     """Gives every handler ``self.session`` and ``self.set_expire(seconds)``.
 
@@ -104,9 +131,10 @@ class SessionMiddleware(BaseMiddleware):
             session = await self.store.load(session_key, ip)
         except SessionStoreError as exc:
             self.health.failed(exc)
-            # A usable (empty, unsaved) session, so an error page that reads it works.
-            self._attach(handler, self.store.new_session(ip), ip)
-            raise ServiceUnavailable() from exc
+            # Pages that never touch the session are still served; the first
+            # access raises ServiceUnavailable, which Tornado answers with a 503.
+            self._attach(handler, UnavailableSession(exc), ip)
+            return
         self.health.ok()
         self._attach(handler, session, ip)
 
@@ -122,7 +150,7 @@ class SessionMiddleware(BaseMiddleware):
         read; for a modified session and a status below 400, a coroutine that saves
         it and sets the cookie (the response waits for it)."""
         session: Session | None = getattr(handler, "session", None)
-        if session is None:
+        if session is None or isinstance(session, UnavailableSession):
             return None
         if handler._headers_written:  # type: ignore[attr-defined]  # streamed: too late
             if session.modified:
