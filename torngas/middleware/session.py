@@ -210,3 +210,13 @@ def _add_vary_cookie(handler: Any) -> None:
     values = [v.strip() for value in headers.get_list("Vary") for v in value.split(",")]
     if not any(v.lower() == "cookie" or v == "*" for v in values):
         handler.set_header("Vary", ", ".join([v for v in values if v] + ["Cookie"]))
+
+
+def __getattr__(name: str) -> Any:
+    # The 1.8 README lists "torngas.middleware.session.SignalMiddleware"; its home
+    # is torngas.middleware.signal. Resolved lazily, same object.
+    if name == "SignalMiddleware":
+        from torngas.middleware.signal import SignalMiddleware
+
+        return SignalMiddleware
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

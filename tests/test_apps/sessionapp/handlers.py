@@ -104,6 +104,10 @@ class Private(Base):
     def get(self, *args):
         self.write(f"private for {self.current_user}")
 
+    @authenticated
+    def post(self, *args):
+        self.write(f"posted by {self.current_user}")
+
 
 class Go(Base):
     def get(self):
