@@ -313,6 +313,13 @@ class RedisClient(BaseCache):
                     clients[0]._torngas_ready = True
         return clients
 
+    def _aclient_now(self, key: str) -> Any:
+        """This loop's client for ``key`` if ready without awaiting (the hot path), else None."""
+        clients = self._async.get(asyncio.get_running_loop())
+        if clients is None or self._cluster:
+            return None
+        return clients[0] if self._ring is None else clients[self._ring.index(key)]
+
     async def _aclient(self, key: str) -> Any:
         clients = await self._aclients()
         return clients[0] if self._ring is None else clients[self._ring.index(key)]
@@ -565,8 +572,11 @@ class RedisCache(RedisClient):
     # ------------------------------------------------------------------ async API
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version)
+        client = self._aclient_now(key)
         try:
-            data = await (await self._aclient(key)).get(key)
+            if client is None:
+                client = await self._aclient(key)
+            data = await client.get(key)
         except RedisError as exc:
             self._fail("get", exc, key)
             return default
@@ -578,8 +588,10 @@ class RedisCache(RedisClient):
         key = self.make_and_validate_key(key, version)
         payload = self._dumps(value)
         t = self.get_backend_timeout(timeout)
+        client = self._aclient_now(key)
         try:
-            client = await self._aclient(key)
+            if client is None:
+                client = await self._aclient(key)
             if t is None:
                 await client.set(key, payload)
             elif t > 0:
