@@ -13,6 +13,7 @@ Pure functions (no handler imports), usable from handlers, middleware and start-
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import unicodedata
@@ -114,6 +115,11 @@ def _as_network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | N
         return None
 
 
+@functools.lru_cache(maxsize=32)
+def _networks(entries: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(n for n in (_as_network(e) for e in entries) if n is not None)
+
+
 def _parse_ip(value: str) -> str | None:
     value = value.strip()
     if value.startswith("[") and "]" in value:  # "[::1]:443"
@@ -126,7 +132,7 @@ def _parse_ip(value: str) -> str | None:
         return None
 
 
-def _trusted(ip: str, networks: list[Any]) -> bool:
+def _trusted(ip: str, networks: tuple[Any, ...]) -> bool:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -168,7 +174,7 @@ def client_ip(
             trusted_proxies = settings.get("TRUSTED_PROXIES", ()) or ()
     if not xheaders:
         return peer
-    networks = [n for n in (_as_network(str(p)) for p in trusted_proxies) if n is not None]
+    networks = _networks(tuple(str(p) for p in trusted_proxies))
     if not _trusted(peer, networks):
         return peer
     headers = request.headers

@@ -155,3 +155,19 @@ def test_save_fails_when_store_dies_during_request(own_redis: RedisServer) -> No
         proxy.mode = "pass"
         assert post(client, "/login", {"user": "ann"}).status_code == 302
         assert client.get("/whoami").json()["user"] == "ann"
+
+
+def test_slow_store_response_waits_for_the_save(own_redis: RedisServer) -> None:
+    """Every chunk to and from Redis is delayed: the response still leaves only after
+    the write was acknowledged, so the very next request reads the new value."""
+    with (
+        FaultProxy(target_port=own_redis.port) as proxy,
+        serve(**settings_for(proxy.location)) as client,
+    ):
+        assert post(client, "/set", {"n": "0"}).status_code == 200
+        proxy.delay = 0.15
+        for i in range(1, 4):
+            r, took = timed(post, client, "/set", {"n": str(i)})
+            assert r.status_code == 200
+            assert took >= 0.3  # load + save, each delayed both ways
+            assert client.get("/whoami").json()["data"]["n"] == str(i)

@@ -352,3 +352,25 @@ def test_readme_dotted_path_of_signal_middleware():
     from torngas.middleware.signal import SignalMiddleware
 
     assert import_object("torngas.middleware.session.SignalMiddleware") is SignalMiddleware
+
+
+def test_websocket_reads_the_session():
+    import asyncio
+    import json
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    async def user_seen(url: str, cookie: str | None) -> Any:
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        conn = await websocket_connect(HTTPRequest(url, headers=headers))
+        try:
+            return json.loads(await conn.read_message())["user"]
+        finally:
+            conn.close()
+
+    with serve(**app_settings()) as client:
+        login(client)
+        url = client.server.url.replace("http", "ws", 1) + "/ws"
+        assert asyncio.run(user_seen(url, session_cookie(client))) == "ann"
+        assert asyncio.run(user_seen(url, None)) is None

@@ -61,7 +61,8 @@ class _StoreHealth:
         if self.failures == 1 or now - self._last_log >= self.interval:
             self._last_log = now
             log.error(
-                "session store unavailable, answering 503 (%d failure(s) so far): %s",
+                "session store unavailable; requests using the session get 503 "
+                "(%d failure(s) so far): %s",
                 self.failures,
                 exc,
             )

@@ -5,6 +5,7 @@ from tornado.web import HTTPError
 from torngas.auth import authenticated, login, logout, next_url, redirect_to_next
 from torngas.handler import ApiHandler, WebHandler
 from torngas.mixins.flash_message import FlashMessageMixIn
+from torngas.websocket import WebSocketHandler
 
 
 class Base(FlashMessageMixIn, WebHandler):
@@ -120,3 +121,8 @@ class Stream(Base):
         await self.flush()
         self.session["late"] = True
         self.write(json.dumps({"late": True}))
+
+
+class Socket(WebSocketHandler):
+    def open(self):
+        self.write_message(json.dumps({"user": self.session.get("user")}))

@@ -15,5 +15,6 @@ urls = route(
     u(r"/private", "Private", name="Private"),
     u(r"/go", "Go", name="Go"),
     u(r"/stream", "Stream", name="Stream"),
+    u(r"/ws", "Socket", name="Socket"),
     u(r"/(/.*)", "Private", name="Catch"),
 )
