@@ -23,6 +23,62 @@ SAME = [
         "torngas.middleware.accesslog.AccessLogMiddleware",
         "torngas.middleware.accesslog.AccessLogMiddleware",
     ),
+    ("torngas.middleware.session.SignalMiddleware", "torngas.middleware.signal.SignalMiddleware"),
+    (
+        "torngas.mixins.flash_message.FlashMessageMixIn",
+        "torngas.mixins.flash_message.FlashMessageMixIn",
+    ),
+    (
+        "torngas.middleware.session.SessionMiddleware",
+        "torngas.middleware.session.SessionMiddleware",
+    ),
+    (
+        "torngas.httpmodule.httpmodule.HttpModuleMiddleware",
+        "torngas.httpmodule.middleware.HttpModuleMiddleware",
+    ),
+    ("torngas.httpmodule.BaseHttpModule", "torngas.httpmodule.base.BaseHttpModule"),
+    (
+        "torngas.cache.backends.rediscache.RedisCache",
+        "torngas.cache.backends.rediscache.RedisCache",
+    ),
+    (
+        "torngas.cache.backends.rediscache.RedisClient",
+        "torngas.cache.backends.rediscache.RedisClient",
+    ),
+    (
+        "torngas.cache.backends.memcached.MemcachedCache",
+        "torngas.cache.backends.memcached.MemcachedCache",
+    ),
+    (
+        "torngas.cache.backends.localcache.LocalCache",
+        "torngas.cache.backends.localcache.LocMemCache",
+    ),
+    ("torngas.db.dbalchemy.Model", "torngas.db.dbalchemy.Model"),
+    (
+        "torngas.middleware.dbalchemy.DBAlchemyMiddleware",
+        "torngas.middleware.dbalchemy.DBAlchemyMiddleware",
+    ),
+    (
+        "torngas.template.jinja2_loader.Jinja2TemplateLoader",
+        "torngas.template.jinja2_loader.Jinja2TemplateLoader",
+    ),
+    (
+        "torngas.template.mako_loader.MakoTemplateLoader",
+        "torngas.template.mako_loader.MakoTemplateLoader",
+    ),
+    ("torngas.logger.syslogger", "torngas.logger.syslogger"),
+    (
+        "torngas.logger.ProcessLogTimedFileHandler",
+        "torngas.logger.loggers.ProcessLogTimedFileHandler",
+    ),
+    ("torngas.dispatch.Signal", "torngas.dispatch.dispatcher.Signal"),
+    ("torngas.dispatch.receiver", "torngas.dispatch.dispatcher.receiver"),
+    ("torngas.signal.call_started", "torngas.signal.call_started"),
+    ("torngas.middleware.signal.SignalMiddleware", "torngas.middleware.signal.SignalMiddleware"),
+    (
+        "torngas.decorators.async_execute.async_execute",
+        "torngas.decorators.async_execute.async_execute",
+    ),
 ]
 
 

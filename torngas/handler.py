@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from tornado import httputil
+from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
 from torngas.middleware.manager import MiddlewareManager, RequestChain
@@ -31,6 +32,7 @@ __all__ = ["WebHandler", "ApiHandler", "ErrorHandler", "HandlerHooksMixin"]
 
 _NO_MIDDLEWARE = MiddlewareManager(())
 _MISSING: Any = object()
+_PENDING_FINISHES: set[asyncio.Future[None]] = set()
 
 
 class HandlerHooksMixin:
@@ -167,7 +169,10 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
             pending = mw.run_response(self, self._chain(), self._write_buffer)
             if pending is not None:
                 self._finished = True  # writes and a second finish() now fail as usual
-                return asyncio.ensure_future(self._finish_after(pending))
+                task = asyncio.ensure_future(self._finish_after(pending))
+                _PENDING_FINISHES.add(task)  # a strong reference until it is done
+                task.add_done_callback(_PENDING_FINISHES.discard)
+                return task
         return super().finish(chunk)
 
     async def _finish_after(self, pending: Awaitable[Any]) -> None:
@@ -182,7 +187,10 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                 self.send_error(500, exc_info=sys.exc_info())
             return
         self._finished = False
-        await super().finish()
+        try:
+            await super().finish()
+        except StreamClosedError:
+            pass  # the client left while the response hooks ran: nothing to send
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Runs the ``process_exception`` hooks; Tornado's logging runs unless
