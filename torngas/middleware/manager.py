@@ -249,19 +249,9 @@ async def _continue(
         raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
     if result:
         return
-    for name, fn in hooks:
-        if chain.cleared or (stop_when_finished and target._finished):
-            return
-        try:
-            result = fn(target, chain, *args)
-            if inspect.isawaitable(result):
-                result = await result
-        except HTTPError:
-            raise
-        except Exception as exc:
-            raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
-        if result:
-            return
+    rest = run_async_capable(hooks, chain, target, *args, stop_when_finished=stop_when_finished)
+    if rest is not None:
+        await rest
 
 
 def hook_table(
