@@ -96,6 +96,9 @@ class RedisServer:
         """SIGSTOP: hung, sockets stay open."""
         assert self.process is not None
         self.process.signal(signal.SIGSTOP)
+        pid = self.process.pid
+        # kill() returns before every thread has stopped: wait for the "T" state
+        wait_until(lambda: _proc_state(pid) == "T", 5.0, interval=0.01)
 
     def resume(self) -> None:
         assert self.process is not None
@@ -194,3 +197,12 @@ class RedisClusterServers:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+def _proc_state(pid: int) -> str:
+    """The process state letter from /proc (R, S, T …); "" when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
