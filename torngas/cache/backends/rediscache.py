@@ -267,8 +267,8 @@ class RedisClient(BaseCache):
         loop = asyncio.get_running_loop()
         clients = self._async.get(loop)
         if clients is None:
-            for old in [lp for lp in self._async if lp.is_closed()]:
-                del self._async[old]
+            for old in [lp for lp in list(self._async) if lp.is_closed()]:
+                self._async.pop(old, None)
             if self._cluster:
                 clients = [self._build_async_cluster()]
             else:
@@ -360,8 +360,8 @@ class RedisClient(BaseCache):
                     c.connection_pool.disconnect()
             except Exception:  # best effort
                 pass
-        for loop in [lp for lp in self._async if lp.is_closed()]:
-            del self._async[loop]
+        for loop in [lp for lp in list(self._async) if lp.is_closed()]:
+            self._async.pop(loop, None)
 
     async def adisconnect(self) -> None:
         """Close this loop's async connections and the sync ones."""
