@@ -85,6 +85,16 @@ CONTENDERS: dict[str, Contender] = {
             "(process_request + process_response)",
         ),
         Contender(
+            "torngas-default",
+            "torngas (default stack)",
+            _torngas,
+            env={"BENCH_STACK": "default"},
+            modules=("torngas",) + TORNADO,
+            multiprocess=True,
+            note="AccessLogMiddleware, SessionMiddleware (Redis), HttpModuleMiddleware, "
+            "SignalMiddleware; /plaintext, /json and /page do not touch the session",
+        ),
+        Contender(
             "flask",
             "Flask / gunicorn",
             _gunicorn("bench.apps.flask_app:app"),

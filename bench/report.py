@@ -27,6 +27,7 @@ LABELS = {
     "tornado": "raw Tornado",
     "torngas": "torngas (no middleware)",
     "torngas-mw3": "torngas (AccessLog + 2 no-op)",
+    "torngas-default": "torngas (default stack)",
     "flask": "Flask / gunicorn",
     "django": "Django / gunicorn",
     "fastapi": "FastAPI / uvicorn",

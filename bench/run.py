@@ -1,7 +1,7 @@
 """``scripts/bench`` entry point: run the suites, then write the report.
 
     scripts/bench                 # full: 3 rounds x 8 s (+2 s warm-up) per case
-    scripts/bench --quick         # 3 rounds x 2 s (+1 s warm-up), for a first look
+    scripts/bench --quick         # 3 rounds x 3 s (+1 s warm-up), for a first look
     scripts/bench --suites main --contenders tornado,torngas --rounds 5
 
 Every server is pinned to core 0 (``taskset -c 0``), wrk to core 1; each server
@@ -114,8 +114,15 @@ def run_suite(
                     cpus=case.cpus,
                 )
                 log(f"start {tag} on :{port}")
-                servers[case.server_key] = server.start()
-            server = servers[case.server_key]
+                try:
+                    servers[case.server_key] = server.start()
+                except RuntimeError as exc:
+                    failures.append(f"{suite.name}: {case.key}: did not start: {exc}")
+                    log(f"FAILED to start {tag}: {exc}")
+                    continue
+            server = servers.get(case.server_key)
+            if server is None:
+                continue
             try:
                 checked = verify.check(server.port, case.endpoint)
                 wrk_headers[case.key] = checked.headers
@@ -200,7 +207,7 @@ def ratios(rows: list[dict[str, Any]], suite: suites.Suite) -> list[dict[str, An
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="3 rounds x 2 s, 1 s warm-up")
+    p.add_argument("--quick", action="store_true", help="3 rounds x 3 s, 1 s warm-up")
     p.add_argument("--rounds", type=int, help="rounds per case (default 3)")
     p.add_argument("--duration", type=int, help="seconds of each timed wrk run (default 8)")
     p.add_argument("--warmup", type=int, help="seconds of wrk warm-up before each run")
@@ -214,7 +221,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-report", action="store_true", help="do not rewrite docs/benchmarks.md")
     a = p.parse_args(argv)
     a.rounds = a.rounds or 3
-    a.duration = a.duration or (2 if a.quick else 8)
+    a.duration = a.duration or (3 if a.quick else 8)
     a.warmup = a.warmup if a.warmup is not None else (1 if a.quick else 2)
     a.mode = "quick" if a.quick else "full"
     if a.rounds < 3:

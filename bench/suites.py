@@ -47,7 +47,16 @@ class Suite:
     targets: list[Target] = field(default_factory=list)
 
 
-MAIN_CONTENDERS = ("tornado", "torngas", "torngas-mw3", "flask", "django", "fastapi", "aiohttp")
+MAIN_CONTENDERS = (
+    "tornado",
+    "torngas",
+    "torngas-mw3",
+    "torngas-default",
+    "flask",
+    "django",
+    "fastapi",
+    "aiohttp",
+)
 MAIN_ENDPOINTS = ("/plaintext", "/json", "/page", "/full")
 ROUTE_COUNTS = (10, 100, 1000)
 MIDDLEWARE_COUNTS = (0, 1, 5, 10)
@@ -71,10 +80,19 @@ def main_suite(contenders: tuple[str, ...] = MAIN_CONTENDERS) -> Suite:
                "tornado /plaintext", 0.85, "#2"),
         Target("torngas AccessLog+2 no-op / Tornado, json", "torngas-mw3 /json",
                "tornado /json", 0.85, "#2"),
+        Target("torngas default stack / Tornado, plaintext", "torngas-default /plaintext",
+               "tornado /plaintext", 0.85),
+        Target("torngas default stack / Tornado, json", "torngas-default /json",
+               "tornado /json", 0.85),
         Target("torngas / Tornado, page", "torngas /page", "tornado /page", 0.95, "info"),
-        Target("torngas /full / Django /full", "torngas /full", "django /full", 2.0),
-        Target("torngas /full / Flask /full", "torngas /full", "flask /full", 2.0),
-        Target("torngas /full / Tornado /full", "torngas /full", "tornado /full", 0.85, "info"),
+        Target("torngas default stack /full / Django /full", "torngas-default /full",
+               "django /full", 2.0),
+        Target("torngas default stack /full / Flask /full", "torngas-default /full",
+               "flask /full", 2.0),
+        Target("torngas default stack /full / Tornado /full", "torngas-default /full",
+               "tornado /full", 0.0, "info"),
+        Target("torngas (cache, no middleware) /full / Tornado /full", "torngas /full",
+               "tornado /full", 0.0, "info"),
     ]  # fmt: skip
     s.targets = [t for t in wanted if t.numerator in keys and t.denominator in keys]
     return s

@@ -20,7 +20,7 @@ from bench.contenders import CONTENDERS
 from bench.server import Server, free_port
 from tests.services.redis import RedisServer
 
-ALWAYS = ("tornado", "torngas", "torngas-mw3")
+ALWAYS = ("tornado", "torngas", "torngas-mw3", "torngas-default")
 
 
 @pytest.fixture(scope="module")

@@ -1,53 +1,82 @@
 """Settings of the torngas bench project, chosen by environment variables.
 
-``BENCH_ACCESSLOG=1``   AccessLogMiddleware first (it logs to access.log in
-                        ``BENCH_LOG_DIR``, INFO, no stderr).
+``BENCH_STACK=default`` the default stack: AccessLogMiddleware, SessionMiddleware
+                        (sessions in Redis), HttpModuleMiddleware, SignalMiddleware.
+``BENCH_ACCESSLOG=1``   AccessLogMiddleware first.
 ``BENCH_MIDDLEWARES=N`` N no-op middlewares (bench.apps.torngas_app.middleware).
-``BENCH_ROUTES=N``      N routes in total, the benchmarked ones last.
+``BENCH_ROUTES=N``      N routes in total, the benchmarked one last.
 
-Without ``BENCH_ACCESSLOG`` the ``tornado.access`` logger is at WARNING, as raw
-Tornado's is when logging is not configured: the "no middleware" contender
-pays for exactly what raw Tornado pays for.
+The access log goes to access.log in ``BENCH_LOG_DIR`` (INFO, not to stderr).
+Without an access log the ``tornado.access``/``torngas.access`` loggers are at
+WARNING, as raw Tornado's is when logging is not configured: the "no
+middleware" contender pays for exactly what raw Tornado pays for.
 """
 
 import os
+
+from bench import common
 
 PROJECT_PATH = os.path.dirname(os.path.abspath(__file__))
 DEBUG = False
 INSTALLED_APPS = ("bench.apps.torngas_app.benchapp",)
 
-_access = os.environ.get("BENCH_ACCESSLOG", "") == "1"
+_stack = os.environ.get("BENCH_STACK", "")
+_access = os.environ.get("BENCH_ACCESSLOG", "") == "1" or _stack == "default"
 _noops = int(os.environ.get("BENCH_MIDDLEWARES", "0") or 0)
-MIDDLEWARE_CLASSES = (
-    ("torngas.middleware.accesslog.AccessLogMiddleware",) if _access else ()
-) + tuple(f"bench.apps.torngas_app.middleware.Noop{i}" for i in range(_noops))
 
-TORNADO_CONF = {"xsrf_cookies": False, "cookie_secret": None}
+if _stack == "default":
+    MIDDLEWARE_CLASSES = (
+        "torngas.middleware.accesslog.AccessLogMiddleware",
+        "torngas.middleware.session.SessionMiddleware",
+        "torngas.httpmodule.httpmodule.HttpModuleMiddleware",
+        "torngas.middleware.signal.SignalMiddleware",
+    )
+else:
+    MIDDLEWARE_CLASSES = ("torngas.middleware.accesslog.AccessLogMiddleware",) if _access else ()
+MIDDLEWARE_CLASSES += tuple(f"bench.apps.torngas_app.middleware.Noop{i}" for i in range(_noops))
 
+# Benchmark secrets: nothing here protects real data. A project reads its own
+# from the environment (torngas refuses to start without them when DEBUG is off).
+_SECRET = "bench-only-0c6f1d2a9b7e4f3c8a5d6e7f1a2b3c4d5e6f7a8b9c0d1e2f"
+TORNADO_CONF = {
+    "xsrf_cookies": False,
+    "cookie_secret": os.environ.get("TORNGAS_COOKIE_SECRET", _SECRET),
+    "template_path": common.TEMPLATE_DIR,
+}
+TEMPLATE_CONFIG = {
+    "template_engine": "torngas.template.jinja2_loader.Jinja2TemplateLoader",
+    "filesystem_checks": False,  # production: templates do not change under a server
+    "cache_size": 400,
+    "autoescape": True,
+}
+
+_level = "INFO" if _access else "WARNING"
 LOGGING_DIR = os.environ.get("BENCH_LOG_DIR") or None
 LOGGING = (
     {"name": "tornado", "level": "WARNING", "log_to_stderr": True, "filename": "tornado.log"},
-    {
-        "name": "tornado.access",
-        "level": "INFO" if _access else "WARNING",
-        "log_to_stderr": False,
-        "filename": "access.log",
-    },
+    {"name": "tornado.access", "level": _level, "log_to_stderr": False, "filename": "access.log"},
+    {"name": "torngas.access", "level": _level, "log_to_stderr": False, "filename": "access.log"},
     {"name": "torngas", "level": "WARNING", "log_to_stderr": True, "filename": "torngas.log"},
 )
 
-#: /full: the session store until torngas.sessions lands (torngas.cache RedisCache).
+_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {
         "BACKEND": "torngas.cache.backends.localcache.LocMemCache",
         "LOCATION": "default",
     },
+    # /full without SessionMiddleware keeps its counter here directly.
     "session": {
         "BACKEND": "torngas.cache.backends.rediscache.RedisCache",
-        "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "KEY_PREFIX": "torngas-session",
+        "LOCATION": _REDIS,
+        "KEY_PREFIX": "bench-counter",
         "TIMEOUT": 3600,
     },
+}
+SESSION = {
+    "session_cache_alias": "session",
+    "session_name": "sid",
+    "secret_key": os.environ.get("TORNGAS_SESSION_SECRET", _SECRET[::-1]),
 }
 
 DATABASE_CONNECTION = {

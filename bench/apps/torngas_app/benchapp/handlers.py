@@ -1,10 +1,11 @@
 """The torngas handlers: ``WebHandler``/``ApiHandler`` as the README shows.
 
-/page renders with Jinja2 directly (torngas's Jinja2 ``TEMPLATE_CONFIG``
-loader is not written yet). /full keeps its session in ``caches["session"]``
-(torngas.cache's RedisCache, native async) under a cookie id — torngas's
-SessionMiddleware is not written yet — and queries SQLite through
-``torngas.db.basedb`` in the thread pool, as basedb's docs say.
+Pages render through ``self.render()`` with the Jinja2 engine of
+``TEMPLATE_CONFIG``. /full queries SQLite through ``torngas.db.basedb`` in the
+thread pool, as basedb's docs say, and keeps its counter in ``self.session``
+when SessionMiddleware is on (the default stack); without it (the "no
+middleware" contenders) in ``caches["session"]`` — torngas.cache's RedisCache,
+native async — under a cookie id.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import uuid
 from typing import Any
 
 from bench import common
+from torngas.conf import settings
 from torngas.handler import ApiHandler, WebHandler
 
-ENV = common.jinja_env()
-PAGE = ENV.get_template(common.PAGE_TEMPLATE)
-FULL = ENV.get_template(common.FULL_TEMPLATE)
 _db: Any = None
 
 
@@ -53,13 +52,27 @@ class Page(WebHandler):
     def get(self) -> None:
         visits = common.visits_from_cookie(self.get_cookie(common.COOKIE_NAME))
         self.set_cookie(common.COOKIE_NAME, str(visits))
-        self.write(PAGE.render(**common.page_context(visits)))
+        self.render(common.PAGE_TEMPLATE, **common.page_context(visits))
+
+
+def _uses_sessions() -> bool:
+    return "torngas.middleware.session.SessionMiddleware" in settings.MIDDLEWARE_CLASSES
 
 
 class Full(WebHandler):
     async def get(self) -> None:
-        from torngas.cache import caches
         from torngas.concurrent import run_in_threadpool
+
+        if _uses_sessions():
+            visits = int(self.session.get(common.SESSION_KEY, 0)) + 1
+            self.session[common.SESSION_KEY] = visits
+        else:
+            visits = await self._cache_session()
+        rows = await run_in_threadpool(_query, common.full_category(visits))
+        self.render(common.FULL_TEMPLATE, **common.full_context(visits, rows))
+
+    async def _cache_session(self) -> int:
+        from torngas.cache import caches
 
         store = caches["session"]
         sid = self.get_cookie("sid")
@@ -68,8 +81,7 @@ class Full(WebHandler):
             self.set_cookie("sid", sid, httponly=True)
         visits = int(await store.aget(sid) or 0) + 1
         await store.aset(sid, visits)
-        rows = await run_in_threadpool(_query, common.full_category(visits))
-        self.write(FULL.render(**common.full_context(visits, rows)))
+        return visits
 
 
 class Filler(WebHandler):
