@@ -14,7 +14,7 @@ def roundtrip(url, message):
         await conn.write_message(message)
         reply = await conn.read_message()
         conn.close()
-        await asyncio.sleep(0.05)
+        assert await conn.read_message() is None  # the closing handshake completed
         return reply
 
     return asyncio.run(go())
