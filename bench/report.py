@@ -229,6 +229,13 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     return text
 
 
+def rewrite() -> None:
+    """Regenerate the plots and docs/benchmarks.md from docs/bench/ (no measuring)."""
+    rows, merged = _load_previous()
+    _plots(rows, list(merged["suites"]))
+    (DOCS / "benchmarks.md").write_text(render(rows, merged))
+
+
 def write(rows: list[dict[str, Any]], summary: dict[str, Any], suites: Sequence[Suite]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     old_rows, merged = _load_previous()

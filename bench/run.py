@@ -219,6 +219,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated contenders for the main suite")  # fmt: skip
     p.add_argument("--python", default=sys.executable, help="interpreter that runs the apps")
     p.add_argument("--no-report", action="store_true", help="do not rewrite docs/benchmarks.md")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite docs/benchmarks.md and the plots from docs/bench/ without measuring",
+    )
     a = p.parse_args(argv)
     a.rounds = a.rounds or 3
     a.duration = a.duration or (3 if a.quick else 8)
@@ -231,6 +236,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report_only:
+        from bench import report
+
+        report.rewrite()
+        return 0
     wrk.binary()
     started = dt.datetime.now(dt.UTC)
     run_dir = RAW / started.strftime("%Y%m%dT%H%M%SZ")
