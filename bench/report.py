@@ -207,6 +207,9 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             block += [f"![{name}](bench/{name}.png)", ""]
         if info.get("failures"):
             block += ["Failures:", ""] + [f"- {f}" for f in info["failures"]] + [""]
+        if info.get("errors"):
+            block += ["Errors under load (see below):", ""]
+            block += [f"- {e}" for e in info["errors"]] + [""]
         sections.append("\n".join(block))
     parts["RESULTS"] = "\n".join(sections) or "_No run yet._"
     last = max(suites_info.values(), key=lambda s: s.get("run", {}).get("started", ""), default={})
@@ -249,6 +252,7 @@ def write(rows: list[dict[str, Any]], summary: dict[str, Any], suites: Sequence[
             "run": summary["machine"],
             "targets": [t for t in summary["targets"] if t["suite"] == s.name],
             "failures": [f for f in summary["failures"] if f.startswith(f"{s.name}:")],
+            "errors": [e for e in summary.get("errors", []) if e.startswith(f"{s.name}:")],
         }
     order = ["main", "routes", "middleware", "processes"]
     merged["suites"] = dict(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import uuid
 from typing import Any
 
@@ -87,8 +88,13 @@ async def main(port: int) -> None:
     state.redis = aioredis.from_url(common.redis_url())
     state.db = await aiosqlite.connect(common.sqlite_path())
     app = make_app(state)
-    app.listen(port, "127.0.0.1")
-    await asyncio.Event().wait()
+    server = app.listen(port, "127.0.0.1")
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()  # SIGTERM: exit cleanly (a profiler then writes its output)
+    server.stop()
+    await state.db.close()
+    await state.redis.aclose()
 
 
 if __name__ == "__main__":
