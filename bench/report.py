@@ -188,6 +188,33 @@ def _fmt_run(run: dict[str, Any]) -> str:
     )
 
 
+def _fmt_commands(run: dict[str, Any]) -> str:
+    """The exact command line of every contender and of wrk (PORT: a free port)."""
+    import shlex
+
+    from bench.contenders import CONTENDERS
+
+    s = run.get("settings", {})
+    duration = s.get("duration_s", 8)
+    lines = ["```sh", "# every server (from the repository root, bench/.venv's python):"]
+    for c in CONTENDERS.values():
+        env = " ".join(f"{k}={v}" for k, v in c.env.items())
+        argv = " ".join(shlex.quote(a) for a in c.command(0, 1, "python")).replace("=0", "=PORT")
+        argv = argv.replace("127.0.0.1:0", "127.0.0.1:PORT").replace("--port 0", "--port PORT")
+        lines.append(f"{env + ' ' if env else ''}taskset -c 0 {argv}")
+    lines += [
+        "# with --processes: taskset -c 0,1 ... --processes=2",
+        "# environment for all: BENCH_SQLITE=<data set> BENCH_REDIS_URL=redis://127.0.0.1:<port>/0",
+        "#   BENCH_LOG_DIR=<dir>; the growth suites add BENCH_ROUTES=N or BENCH_MIDDLEWARES=N",
+        "# load, after a warm-up run of the same command:",
+        f"taskset -c 1 wrk -t1 -c{s.get('connections', 64)} -d{duration}s --latency "
+        "http://127.0.0.1:PORT/plaintext",
+        "# /full adds -H 'Cookie: <the session cookie from the byte check>'",
+        "```",
+    ]
+    return "\n".join(lines)
+
+
 def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     suites_info: dict[str, Any] = summary["suites"]
     parts: dict[str, str] = {}
@@ -224,6 +251,7 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         ]
     )
     parts["VERSIONS"] = ", ".join(f"{k} {v}" for k, v in sorted(pk.items())) or "?"
+    parts["COMMANDS"] = _fmt_commands(run)
     findings = ROOT / "bench" / "findings.md"
     parts["FINDINGS"] = findings.read_text().strip() if findings.exists() else ""
     text = TEMPLATE.read_text()
