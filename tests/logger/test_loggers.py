@@ -187,3 +187,33 @@ def test_forked_child_takes_its_own_lock(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert path.read_text(encoding="utf-8") == "parent\nchild\n"
+
+
+def test_buffered_handler_appends_in_batches_and_flushes_at_close(tmp_path):
+    import logging as _logging
+    import time as _time
+
+    from torngas.logger.loggers import ProcessLogTimedFileHandler as _Handler
+
+    path = tmp_path / "access.log"
+    handler = _Handler(path, when="midnight", buffer_seconds=0.2)
+    handler.setFormatter(_logging.Formatter("%(message)s"))
+    logger = _logging.getLogger("torngas.test.buffered")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(_logging.INFO)
+    try:
+        for i in range(500):
+            logger.info("line %d", i)
+        assert not path.exists() or path.read_text().count("\n") < 500  # not yet written
+        deadline = _time.monotonic() + 3
+        while _time.monotonic() < deadline and (
+            not path.exists() or path.read_text().count("\n") < 500
+        ):
+            _time.sleep(0.05)
+        assert path.read_text().splitlines() == [f"line {i}" for i in range(500)]
+        logger.info("last")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()  # flushes what is still buffered
+    assert path.read_text().splitlines()[-1] == "last"

@@ -199,6 +199,7 @@ LOGGING = (
         "interval": 1,
         "filename": "access.log",
         "escape": True,  # no raw control characters from requests
+        "buffer": 0.2,  # append in batches, at most 0.2 s late (see docs/logging.md)
     },
     {
         "name": "torngas.access",  # AccessLogMiddleware
@@ -208,6 +209,7 @@ LOGGING = (
         "interval": 1,
         "filename": "access.log",
         "escape": True,  # no raw control characters from requests
+        "buffer": 0.2,  # append in batches, at most 0.2 s late (see docs/logging.md)
     },
     {
         "name": "torngas",  # syslogger (torngas.general / torngas.application), the framework

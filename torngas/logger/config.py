@@ -45,6 +45,7 @@ _KNOWN_KEYS = frozenset(
         "propagate",
         "handler",
         "escape",
+        "buffer",
     }
 )
 
@@ -93,7 +94,9 @@ def configure_logging(
     (a handler class or dotted path taking the TimedRotatingFileHandler
     arguments; default :class:`ProcessLogTimedFileHandler`), ``escape``
     (escape control characters in every message of this logger, see
-    :class:`~torngas.logger.escape.EscapeControlCharsFilter`). Entries naming the
+    :class:`~torngas.logger.escape.EscapeControlCharsFilter`), ``buffer``
+    (seconds: append lines in batches, see :class:`ProcessLogTimedFileHandler`).
+    Entries naming the
     same file share one handler. A dict with a ``"version"`` key is passed to
     :func:`logging.config.dictConfig` instead.
 
@@ -195,6 +198,7 @@ def _make_file_handler(entry: Mapping[str, Any], path: str) -> logging.Handler:
             interval=int(entry.get("interval", 1)),
             backupCount=int(entry.get("backups", entry.get("backupCount", 20))),
             encoding=entry.get("encoding") or "utf-8",
+            **({"buffer_seconds": float(entry["buffer"])} if entry.get("buffer") else {}),
         )
     except (OSError, ValueError) as exc:
         raise ImproperlyConfigured(

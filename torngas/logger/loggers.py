@@ -27,6 +27,14 @@ still works, but only threads of one process are serialised.
 
 The cost is a few system calls per record (flock, stat, fstat, write, unlock):
 about 5 µs more than the standard handler on Linux (20 µs against 15 µs).
+
+``buffer_seconds`` (the ``"buffer"`` key of a ``LOGGING`` entry) trades those
+system calls for a delay: records are formatted at once but appended in one
+locked write per batch — at most ``buffer_seconds`` later, at 64 KiB, on
+``flush()``/``close()`` and at interpreter exit (``logging.shutdown``). Lines still
+in memory when the process is killed (SIGKILL, a crash) are lost, and a line may
+land in the file of the period before a rotation that happened while it waited.
+The default access-log entries use it; everything else writes through.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import threading
 import time
 
 try:
@@ -43,6 +52,7 @@ except ImportError:  # pragma: no cover - Windows: no inter-process lock, thread
 
 __all__ = ["ProcessLogTimedFileHandler"]
 
+_BUFFER_BYTES = 64 * 1024
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -66,6 +76,7 @@ class ProcessLogTimedFileHandler(logging.handlers.TimedRotatingFileHandler):
         utc: bool = False,
         atTime: object = None,  # noqa: N803
         errors: str | None = None,
+        buffer_seconds: float = 0.0,
     ) -> None:
         filename = os.path.abspath(os.fspath(filename))
         directory = os.path.dirname(filename)
@@ -86,6 +97,14 @@ class ProcessLogTimedFileHandler(logging.handlers.TimedRotatingFileHandler):
         self._fd: int | None = None
         self._lock_fd: int | None = None
         self._pid = os.getpid()
+        #: > 0: records are kept in memory and appended in one locked write at
+        #: most this many seconds later (or at 64 KiB, flush() or close()).
+        self.buffer_seconds = float(buffer_seconds)
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._last_record: logging.LogRecord | None = None
+        self._flusher: threading.Thread | None = None
+        self._stop_flusher = threading.Event()
         if not delay:
             self._open_fds()
 
@@ -114,6 +133,10 @@ class ProcessLogTimedFileHandler(logging.handlers.TimedRotatingFileHandler):
         # does not release a lock the parent holds); emit() then reopens.
         self._close_fds()
         self._pid = os.getpid()
+        # Lines buffered before the fork are the parent's to write.
+        self._buffer, self._buffered, self._last_record = [], 0, None
+        self._flusher = None
+        self._stop_flusher = threading.Event()
 
     def _reopen_if_moved(self) -> None:
         """Point ``_fd`` at the file now at the path (caller holds the lock)."""
@@ -130,7 +153,8 @@ class ProcessLogTimedFileHandler(logging.handlers.TimedRotatingFileHandler):
 
     # ------------------------------------------------------------ logging.Handler API
     def emit(self, record: logging.LogRecord) -> None:
-        """Format ``record`` and append it, rotating first when it is time."""
+        """Format ``record`` and append it, rotating first when it is time
+        (or keep it for the next batch when ``buffer_seconds`` is set)."""
         try:
             data = (self.format(record) + self.terminator).encode(
                 self.encoding or "utf-8", self.errors or "backslashreplace"
@@ -139,25 +163,67 @@ class ProcessLogTimedFileHandler(logging.handlers.TimedRotatingFileHandler):
             # flock serialises the processes.
             if self._pid != os.getpid():
                 self._after_fork()
-            self._open_fds()
-            assert self._lock_fd is not None
-            if fcntl is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                if self.shouldRollover(record):
-                    self.doRollover()
-                self._reopen_if_moved()
-                view = memoryview(data)
-                while view:
-                    written = os.write(self._fd, view)  # type: ignore[arg-type]
-                    view = view[written:]
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            if self.buffer_seconds > 0:
+                self._buffer.append(data)
+                self._buffered += len(data)
+                self._last_record = record
+                if self._buffered >= _BUFFER_BYTES:
+                    self._write_buffer()
+                elif self._flusher is None:
+                    self._start_flusher()
+                return
+            self._append(data, record)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def _append(self, data: bytes, record: logging.LogRecord) -> None:
+        """One locked append of ``data`` (one or many lines)."""
+        self._open_fds()
+        assert self._lock_fd is not None
+        if fcntl is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            if self.shouldRollover(record):
+                self.doRollover()
+            self._reopen_if_moved()
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)  # type: ignore[arg-type]
+                view = view[written:]
+        finally:
+            if fcntl is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _write_buffer(self) -> None:
+        """Append the buffered lines (caller holds ``self.lock``)."""
+        if not self._buffer or self._pid != os.getpid():
+            return
+        data, record = b"".join(self._buffer), self._last_record
+        self._buffer, self._buffered, self._last_record = [], 0, None
+        assert record is not None
+        self._append(data, record)
+
+    def _start_flusher(self) -> None:
+        stop = self._stop_flusher
+
+        def run() -> None:
+            while not stop.wait(self.buffer_seconds):
+                self.flush()
+
+        self._flusher = threading.Thread(target=run, name="torngas-log-flusher", daemon=True)
+        self._flusher.start()
+
+    def flush(self) -> None:
+        """Write buffered lines now (``logging.shutdown()`` calls it at exit)."""
+        if self.buffer_seconds > 0:
+            with self.lock:  # type: ignore[union-attr]
+                try:
+                    self._write_buffer()
+                except Exception:
+                    if self._last_record is not None:
+                        self.handleError(self._last_record)
 
     def doRollover(self) -> None:  # noqa: N802 - the stdlib's method name
         """Rotate the file unless another process already did (lock held).
@@ -204,11 +270,12 @@ class ProcessLogTimedFileHandler(logging.handlers.TimedRotatingFileHandler):
                 new_rollover_at += addend
         return new_rollover_at
 
-    def flush(self) -> None:
-        """Nothing to flush: every record is written when it is emitted."""
-
     def close(self) -> None:
-        """Close the descriptors (the handler reopens them if used again)."""
+        """Write what is buffered, close the descriptors (the handler reopens
+        them if used again)."""
+        self.flush()
+        self._stop_flusher.set()
+        self._flusher, self._stop_flusher = None, threading.Event()
         with self.lock:  # type: ignore[union-attr]
             if self._pid == os.getpid():
                 self._close_fds()
