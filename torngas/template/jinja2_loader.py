@@ -34,6 +34,7 @@ class Jinja2TemplateLoader:
         import jinja2
 
         self.root = os.path.abspath(root_directory)
+        self._inside: set[str] = set()
         opts = {k: v for k, v in options.items() if k not in _MAKO_ONLY}
         cache_directory = opts.pop("cache_directory", None)
         auto_reload = opts.pop("filesystem_checks", True)
@@ -56,11 +57,14 @@ class Jinja2TemplateLoader:
         self._jinja2 = jinja2
 
     def load(self, name: str, parent_path: str | None = None) -> _Template:
-        resolve_inside(self.root, name)
+        if name not in self._inside:  # checked once per name (names are few)
+            resolve_inside(self.root, name)
+            self._inside.add(name)
         try:
             return _Template(self.env.get_template(name))
         except self._jinja2.TemplateNotFound:
             raise TemplateNotFound(f"template {name!r} not found in {self.root}") from None
 
     def reset(self) -> None:
+        self._inside.clear()
         self.env.cache.clear() if self.env.cache is not None else None

@@ -35,6 +35,7 @@ class MakoTemplateLoader:
         from mako.lookup import TemplateLookup
 
         self.root = os.path.abspath(root_directory)
+        self._inside: set[str] = set()
         opts = {k: v for k, v in options.items() if k not in _JINJA_ONLY}
         cache_directory = opts.pop("cache_directory", None)
         if cache_directory and not os.path.isabs(cache_directory):
@@ -54,11 +55,14 @@ class MakoTemplateLoader:
     def load(self, name: str, parent_path: str | None = None) -> _Template:
         from mako.exceptions import TopLevelLookupException
 
-        resolve_inside(self.root, name)
+        if name not in self._inside:  # checked once per name (names are few)
+            resolve_inside(self.root, name)
+            self._inside.add(name)
         try:
             return _Template(self.lookup.get_template(name))
         except TopLevelLookupException:
             raise TemplateNotFound(f"template {name!r} not found in {self.root}") from None
 
     def reset(self) -> None:
+        self._inside.clear()
         self.lookup._collection.clear()  # noqa: SLF001 - Mako has no public reset
