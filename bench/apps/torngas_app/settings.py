@@ -15,6 +15,7 @@ middleware" contender pays for exactly what raw Tornado pays for.
 import os
 
 from bench import common
+from torngas.conf import global_settings as _defaults
 
 PROJECT_PATH = os.path.dirname(os.path.abspath(__file__))
 DEBUG = False
@@ -50,13 +51,18 @@ TEMPLATE_CONFIG = {
     "autoescape": True,
 }
 
+# torngas's default LOGGING entries (files, rotation, batching of the access
+# log), with the levels above and the access log kept off stderr.
 _level = "INFO" if _access else "WARNING"
+_ACCESS_LOGGERS = ("tornado.access", "torngas.access")
 LOGGING_DIR = os.environ.get("BENCH_LOG_DIR") or None
-LOGGING = (
-    {"name": "tornado", "level": "WARNING", "log_to_stderr": True, "filename": "tornado.log"},
-    {"name": "tornado.access", "level": _level, "log_to_stderr": False, "filename": "access.log"},
-    {"name": "torngas.access", "level": _level, "log_to_stderr": False, "filename": "access.log"},
-    {"name": "torngas", "level": "WARNING", "log_to_stderr": True, "filename": "torngas.log"},
+LOGGING = tuple(
+    {
+        **entry,
+        "level": _level if entry["name"] in _ACCESS_LOGGERS else "WARNING",
+        "log_to_stderr": entry["name"] not in _ACCESS_LOGGERS,
+    }
+    for entry in _defaults.LOGGING
 )
 
 _REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
