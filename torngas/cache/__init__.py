@@ -12,8 +12,10 @@ The handler reads ``settings.CACHES`` when first used, not at import, and starts
 over (dropping the built instances) when ``CACHES`` changes: it notices a new
 ``CACHES`` object itself and also listens to ``torngas.signal.setting_changed``
 (sent by ``override_settings``); :meth:`CacheHandler.reset` does it by hand.
-:func:`close_caches` is the end-of-request hook (connected to
-``torngas.signal.request_finished``). No backend library (redis, pymemcache) is
+:func:`close_caches` calls every built backend's ``close()``; it is *not*
+connected to ``request_finished``: every backend keeps a pool and its
+``close()`` does nothing per request, so a per-request hook would only cost time
+(a subclass that needs one can connect it). No backend library (redis, pymemcache) is
 imported here: each backend imports its own on first use.
 """
 
@@ -208,9 +210,6 @@ def _connect_signals() -> None:
     changed = getattr(_signal, "setting_changed", None)
     if changed is not None:
         changed.connect(_on_setting_changed, weak=False, dispatch_uid="torngas.cache.reset")
-    finished = getattr(_signal, "request_finished", None)
-    if finished is not None:
-        finished.connect(close_caches, weak=False, dispatch_uid="torngas.cache.close_caches")
 
 
 _connect_signals()
