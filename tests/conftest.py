@@ -3,6 +3,14 @@ import sys
 
 import pytest
 
+from tests.services.fixtures import (  # noqa: F401 - shared session fixtures
+    memcached_nodes,
+    memcached_server,
+    redis_cluster,
+    redis_nodes,
+    redis_server,
+)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATES = os.path.join(ROOT, "tests", "test_apps", "templates")
 

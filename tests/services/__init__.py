@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,101 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return ""
+
+
+def proc_state(pid: int) -> str:
+    """The process state letter from /proc (R, S, T …); "" when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+class PrivateServer:
+    """A server process on a free loopback port: ``start()``, ``stop()``,
+    ``restart()``, ``kill()``, ``pause()``/``resume()``; usable as a context manager.
+
+    Subclasses name the ``binary``, build ``argv()`` and say when the server is
+    ``ready()``; ``log_file`` is where its own log goes.
+    """
+
+    binary_name = ""
+
+    def __init__(self, tmpdir: Path, port: int | None = None, *extra: str) -> None:
+        self.binary = require_binary(self.binary_name)
+        self.tmpdir = Path(tmpdir)
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.extra = list(extra)
+        self.process: ManagedProcess | None = None
+
+    @property
+    def location(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.tmpdir / f"{self.binary_name}-{self.port}.log"
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 10.0) -> Any:
+        self.process = ManagedProcess(self.argv(), self.tmpdir / f"stdout-{self.port}.log").start()
+        if not wait_until(self.ready, timeout):
+            tail = self.log_tail() or self.process.log_tail()
+            self.stop()
+            unavailable(f"{self.binary_name} on port {self.port} did not start: {tail}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port (the data is gone)."""
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        """SIGKILL (a crash: no FIN from the server application)."""
+        if self.process is not None:
+            self.process.signal(signal.SIGKILL)
+            assert self.process.proc is not None
+            self.process.proc.wait(10)
+            self.process.stop()
+            self.process = None
+
+    def pause(self) -> None:
+        """SIGSTOP: hung, sockets stay open."""
+        assert self.process is not None
+        self.process.signal(signal.SIGSTOP)
+        pid = self.process.pid
+        # kill() returns before every thread has stopped: wait for the "T" state
+        wait_until(lambda: proc_state(pid) == "T", 5.0, interval=0.01)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.signal(signal.SIGCONT)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

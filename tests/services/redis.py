@@ -7,13 +7,12 @@ PIDs started here are ever signalled. See /work/shared/TESTING.md.
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from tests.services import ManagedProcess, free_port, require_binary, unavailable, wait_until
+from tests.services import PrivateServer, free_port, require_binary, unavailable, wait_until
 
 __all__ = ["RedisServer", "RedisClusterServers", "redis_ping"]
 
@@ -30,20 +29,14 @@ def redis_ping(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool
         return False
 
 
-class RedisServer:
-    """One redis-server: ``start()``, ``stop()``, ``restart()``, ``pause()``/``resume()``."""
+class RedisServer(PrivateServer):
+    """One redis-server (see :class:`tests.services.PrivateServer`)."""
 
-    def __init__(self, tmpdir: Path, port: int | None = None, *extra: str) -> None:
-        self.binary = require_binary("redis-server")
-        self.tmpdir = Path(tmpdir)
-        self.tmpdir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.extra = list(extra)
-        self.process: ManagedProcess | None = None
+    binary_name = "redis-server"
 
     @property
-    def location(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    def log_file(self) -> Path:
+        return self.tmpdir / "redis.log"
 
     def argv(self) -> list[str]:
         return [
@@ -61,65 +54,12 @@ class RedisServer:
             "--dir",
             str(self.tmpdir),
             "--logfile",
-            str(self.tmpdir / "redis.log"),
+            str(self.log_file),
             *self.extra,
         ]
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
-        self.process = ManagedProcess(self.argv(), self.tmpdir / "stdout.log").start()
-        if not wait_until(lambda: redis_ping(self.port), timeout):
-            tail = self.log_tail()
-            self.stop()
-            unavailable(f"redis-server on port {self.port} did not start: {tail}")
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-
-    def restart(self) -> None:
-        """Stop and start again on the same port (data is lost: ``--save ''``)."""
-        self.stop()
-        self.start()
-
-    def kill(self) -> None:
-        """SIGKILL (a crash: no FIN from the server application)."""
-        if self.process is not None:
-            self.process.signal(signal.SIGKILL)
-            assert self.process.proc is not None
-            self.process.proc.wait(10)
-            self.process.stop()
-            self.process = None
-
-    def pause(self) -> None:
-        """SIGSTOP: hung, sockets stay open."""
-        assert self.process is not None
-        self.process.signal(signal.SIGSTOP)
-        pid = self.process.pid
-        # kill() returns before every thread has stopped: wait for the "T" state
-        wait_until(lambda: _proc_state(pid) == "T", 5.0, interval=0.01)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.signal(signal.SIGCONT)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def log_tail(self) -> str:
-        try:
-            return (self.tmpdir / "redis.log").read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def ready(self) -> bool:
+        return redis_ping(self.port)
 
 
 class RedisClusterServers:
@@ -197,12 +137,3 @@ class RedisClusterServers:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-
-
-def _proc_state(pid: int) -> str:
-    """The process state letter from /proc (R, S, T …); "" when unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""

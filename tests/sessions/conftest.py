@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.services.redis import RedisServer
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATES = os.path.join(ROOT, "tests", "test_apps", "sessionapp", "templates")
 SESSION_MW = "torngas.middleware.session.SessionMiddleware"
@@ -105,13 +103,6 @@ def session_log() -> Iterator[Records]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One private redis-server for the session tests that do not break it."""
-    with RedisServer(tmp_path_factory.mktemp("session-redis")) as server:
-        yield server
 
 
 def redis_caches(location: Any, **options: Any) -> dict[str, Any]:

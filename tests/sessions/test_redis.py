@@ -5,13 +5,12 @@ over real HTTP. What the store does is observed on the servers themselves
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-from tests.services.redis import RedisClusterServers, RedisServer
+from tests.services.redis import RedisServer
 from tests.sessions.conftest import app_settings, middleware, post, redis_caches
 from torngas.testing import serve
 
@@ -70,37 +69,14 @@ class Servers:
             c.close()
 
 
-@pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
-    base: Path = tmp_path_factory.mktemp("session-ring")
-    servers = [RedisServer(base / f"n{i}") for i in range(3)]
-    try:
-        for s in servers:
-            s.start()
-        yield servers
-    finally:
-        for s in servers:
-            s.stop()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
-    c = RedisClusterServers(tmp_path_factory.mktemp("session-cluster"))
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-
-
 @pytest.fixture(params=["single", "ring", "cluster"])
 def servers(request: pytest.FixtureRequest) -> Iterator[Servers]:
     if request.param == "single":
         s = Servers([request.getfixturevalue("redis_server").port])
     elif request.param == "ring":
-        s = Servers([n.port for n in request.getfixturevalue("ring")])
+        s = Servers([n.port for n in request.getfixturevalue("redis_nodes")])
     else:
-        s = Servers([n.port for n in request.getfixturevalue("cluster").nodes], cluster=True)
+        s = Servers([n.port for n in request.getfixturevalue("redis_cluster").nodes], cluster=True)
     for c in s.clients:
         try:
             c.flushall()
@@ -173,8 +149,8 @@ def test_cache_clear_and_app_keys_never_touch_sessions(servers: Servers) -> None
         assert [k for k in servers.stored() if k.startswith(b"app:")] == []
 
 
-def test_ring_spreads_sessions_over_nodes(ring: list[RedisServer]) -> None:
-    servers = Servers([n.port for n in ring])
+def test_ring_spreads_sessions_over_nodes(redis_nodes: list[RedisServer]) -> None:
+    servers = Servers([n.port for n in redis_nodes])
     try:
         for c in servers.clients:
             c.flushall()
