@@ -208,7 +208,7 @@ LOGGING = (
         "when": "midnight",
         "interval": 1,
         "filename": "access.log",
-        "escape": True,  # no raw control characters from requests
+        # no "escape" filter: AccessLogMiddleware escapes every request value itself
         "buffer": 0.2,  # append in batches, at most 0.2 s late (see docs/logging.md)
     },
     {
