@@ -22,6 +22,7 @@ from tornado.log import LogFormatter
 from torngas._utils import import_object
 from torngas.exceptions import ImproperlyConfigured
 from torngas.logger.escape import EscapeControlCharsFilter
+from torngas.logger.fast import CachedTimeLogFormatter
 from torngas.logger.loggers import ProcessLogTimedFileHandler
 
 __all__ = ["FILE_FORMAT", "configure_logging", "enable_pretty_logging", "reset_logging"]
@@ -147,7 +148,7 @@ def configure_logging(
                 handler = stderr_handlers.get(fmt)
                 if handler is None:
                     handler = logging.StreamHandler(sys.stderr)
-                    handler.setFormatter(LogFormatter(fmt=fmt, color=True))
+                    handler.setFormatter(CachedTimeLogFormatter(fmt=fmt, color=True))
                     setattr(handler, _MARK, True)
                     stderr_handlers[fmt] = handler
                     installed.append(handler)
@@ -204,7 +205,9 @@ def _make_file_handler(entry: Mapping[str, Any], path: str) -> logging.Handler:
         raise ImproperlyConfigured(
             f"LOGGING entry {entry['name']!r}: cannot log to {path!r}: {exc}"
         ) from exc
-    handler.setFormatter(LogFormatter(fmt=entry.get("formatter") or FILE_FORMAT, color=False))
+    handler.setFormatter(
+        CachedTimeLogFormatter(fmt=entry.get("formatter") or FILE_FORMAT, color=False)
+    )
     setattr(handler, _MARK, True)
     return handler
 

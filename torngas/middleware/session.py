@@ -110,17 +110,27 @@ class SessionMiddleware(BaseMiddleware):
         self.config = SessionConfig.from_settings()
         self.store = SessionStore(self.config)
         self.health = _StoreHealth()
+        from torngas.conf import settings
+
+        # Read once: client_ip() would look both up in the settings per call.
+        self._xheaders = bool(settings.get("XHEADERS", False))
+        self._trusted_proxies = tuple(settings.get("TRUSTED_PROXIES", ()) or ())
+
+    def _client_ip(self, request: Any) -> str:
+        return client_ip(request, self._trusted_proxies, self._xheaders)
 
     # ------------------------------------------------------------------ 3
     def process_request(self, handler: RequestHandler, clear: Clear) -> Any:
         """Attach the session: no I/O without a cookie or with a forged one;
         otherwise returns a coroutine that loads it (503 if the store fails)."""
         config = self.config
-        ip = None if config.ignore_change_ip else client_ip(handler.request)
         cookie = handler.get_cookie(config.cookie_name)
         if not cookie:
-            self._attach(handler, self.store.new_session(ip), ip)
+            # The common anonymous request: no I/O, and the client's IP (needed
+            # only to bind a session that gets saved) is worked out in _save.
+            self._attach(handler, self.store.new_session(None), None)
             return None
+        ip = None if config.ignore_change_ip else self._client_ip(handler.request)
         session_key = self.store.unsign(cookie)
         if session_key is None:
             self._attach(handler, self.store.reject("bad signature", ip=ip), ip)
@@ -172,8 +182,11 @@ class SessionMiddleware(BaseMiddleware):
         return self._save(handler, session)
 
     async def _save(self, handler: Any, session: Session) -> None:
+        ip = handler._torngas_session_ip
+        if ip is None and not self.config.ignore_change_ip:
+            ip = handler._torngas_session_ip = self._client_ip(handler.request)
         try:
-            action = await self.store.save(session, handler._torngas_session_ip)
+            action = await self.store.save(session, ip)
         except SessionStoreError as exc:
             self.health.failed(exc)
             raise ServiceUnavailable() from exc
