@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
+import tornado.escape
 import tornado.template
 
 from torngas.exceptions import TemplateError
@@ -56,10 +57,32 @@ def resolve_inside(root: str, name: str) -> str:
     return path
 
 
+class _SafeBytes(bytes):
+    """An expression's value that was already HTML (it had ``__html__``)."""
+
+    __slots__ = ()
+
+
+def _html_utf8(value: Any) -> bytes:
+    # Tornado's ``_tt_utf8``: every ``{{ }}`` value goes through it before the
+    # autoescape function, so this is where ``__html__`` is still visible.
+    if type(value) is str:
+        return value.encode("utf-8")
+    html = getattr(value, "__html__", None)
+    if html is not None:
+        return _SafeBytes(html().encode("utf-8"))
+    return tornado.escape.utf8(value)
+
+
+def _html_escape(value: Any) -> Any:
+    return value if type(value) is _SafeBytes else tornado.escape.xhtml_escape(value)
+
+
 class TornadoTemplateLoader(tornado.template.Loader):
     """Tornado's loader, refusing names outside the template directory.
 
-    Options: ``autoescape`` (True: ``xhtml_escape``; False/None: off; or the
+    Options: ``autoescape`` (True: ``xhtml_escape``, leaving values that have
+    ``__html__`` such as ``markupsafe.Markup`` alone; False/None: off; or the
     name of an escape function), ``whitespace``; ``filesystem_checks`` is
     honoured by the handler (templates reload when ``DEBUG`` is on).
     """
@@ -71,6 +94,11 @@ class TornadoTemplateLoader(tornado.template.Loader):
         elif not autoescape:
             autoescape = None
         kwargs: dict[str, Any] = {"autoescape": autoescape}
+        if autoescape == "xhtml_escape":
+            # Values with ``__html__`` (markupsafe.Markup, WTForms fields) are
+            # left alone, as in Jinja2 and Mako; everything else is escaped.
+            kwargs["autoescape"] = "_torngas_escape"
+            kwargs["namespace"] = {"_torngas_escape": _html_escape, "_tt_utf8": _html_utf8}
         if options.get("whitespace"):
             kwargs["whitespace"] = options["whitespace"]
         super().__init__(root_directory, **kwargs)
