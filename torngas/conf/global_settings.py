@@ -162,6 +162,48 @@ SQLALCHEMY_CONFIGURATION = {
 #: recycled after at most this long. 0/None turns both off.
 PING_DB = 300
 
+# ---------------------------------------------------------------- websocket & broadcast
+# (torngas.websocket.WebSocketHandler and torngas.broadcast; docs/websocket.md)
+
+#: Defaults of every ``torngas.websocket.WebSocketHandler`` (a handler class may
+#: override any key with ``websocket_options = {...}``; a project's WEBSOCKET dict
+#: is merged over this one key by key).
+#:
+#: ``ALLOWED_ORIGINS``: origins (``"https://example.com"``, ``"http://localhost:8080"``)
+#: whose pages may open a socket, besides the page's own origin (the ``Origin`` host
+#: equal to the ``Host`` header), which is always allowed. Empty: same-origin only.
+#: ``"*"`` accepts any site: UNSAFE with cookie sessions (any page a logged-in user
+#: visits can then talk to your socket as that user: cross-site WebSocket hijacking).
+#: A refused ``Origin`` gets 403 before the upgrade and is logged with the origin.
+#: Clients that send no ``Origin`` (not browsers) are not checked.
+#: ``PING_INTERVAL``: seconds between server pings (0: none); ``PING_TIMEOUT``:
+#: seconds to wait for the pong before the connection is closed (capped at
+#: PING_INTERVAL, as Tornado >= 6.5 does). ``MAX_MESSAGE_SIZE``: bytes; a bigger
+#: message closes the connection with 1009. These map to Tornado's
+#: ``websocket_ping_interval``/``websocket_ping_timeout``/``websocket_max_message_size``;
+#: one of those set in TORNADO_CONF wins over the key here.
+WEBSOCKET = {
+    "ALLOWED_ORIGINS": [],
+    "PING_INTERVAL": 20,
+    "PING_TIMEOUT": 20,
+    "MAX_MESSAGE_SIZE": 64 * 1024,
+}
+
+#: ``torngas.broadcast.Broadcast`` channels. ``BACKEND``:
+#: ``"torngas.broadcast.LocalBroadcast"`` (this process / event loop only) or
+#: ``"torngas.broadcast.RedisBroadcast"`` (every process and host sharing the Redis:
+#: ``LOCATION`` ``"redis://127.0.0.1:6379/0"``, or ``"CACHE": "<alias>"`` to take
+#: the connection settings of a RedisCache alias). ``OPTIONS`` of RedisBroadcast:
+#: ``CHANNEL_PREFIX`` ("torngas:broadcast:"), ``PASSWORD``, ``USERNAME``,
+#: ``SOCKET_TIMEOUT`` (1 s, bounds every publish), ``HEALTH_CHECK_INTERVAL`` (5 s:
+#: an idle subscriber connection is PINGed), ``RECONNECT_MAX`` (5 s: the longest
+#: wait between reconnect attempts), ``SUBSCRIBE_TIMEOUT`` (2 s).
+BROADCAST = {
+    "BACKEND": "torngas.broadcast.LocalBroadcast",
+    "LOCATION": None,
+    "OPTIONS": {},
+}
+
 # ---------------------------------------------------------------- thread pool
 #: Worker threads of the pool behind ``@async_execute`` and
 #: ``torngas.concurrent.run_in_threadpool``; None: the CPU count. Read when the
