@@ -1,0 +1,1 @@
+"""Live chat over WebSocket, fanned out through torngas.broadcast."""

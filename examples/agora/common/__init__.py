@@ -1,0 +1,1 @@
+"""Code shared by the apps (not an installed app: it has no urls.py)."""

@@ -1,0 +1,1 @@
+"""Project HTTP modules: listed in ROUTE_MODULES (settings) for the routes they guard."""
