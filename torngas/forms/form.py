@@ -316,8 +316,12 @@ class Form(wtforms.Form):
         return self.is_submitted() and self.validate(extra_validators)
 
     def errors_json(self) -> dict[str, Any]:
-        """``errors`` with form-level errors (WTForms' ``None`` key) under ``"_form"``."""
-        return {("_form" if k is None else str(k)): v for k, v in self.errors.items()}
+        """``errors`` with form-level errors (``form.form_errors``, WTForms' key
+        ``""``/``None``) under ``"_form"``."""
+        form_key = getattr(self, "_form_error_key", None)
+        return {
+            ("_form" if k is None or k == form_key else str(k)): v for k, v in self.errors.items()
+        }
 
     def errors_response(self, status_code: int = 400) -> None:
         """Write ``{"errors": {field: [messages]}}`` with ``status_code`` (400)
