@@ -128,7 +128,10 @@ def test_readme_sqlalchemy_configuration_is_accepted_and_dropped_keys_warn_once(
         engine = group.primary.sync_engine
         assert isinstance(engine.pool, pool.QueuePool)
         assert engine.pool.size() == 100
-        assert engine.pool._pre_ping is True
+        # PING_DB turns pre-ping on for server databases; SQLite has no server
+        # connection to go stale, so its engines skip the extra query per checkout.
+        assert group.spec.engine_kwargs["pool_pre_ping"] is True
+        assert engine.pool._pre_ping is False
         assert engine.pool._recycle == 500  # capped by PING_DB
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -92,10 +92,21 @@ def _ident(name: str, what: str = "identifier") -> str:
     return name
 
 
-def _bind_text(sql: str, vars: Mapping[str, Any] | None, prefix: str = "") -> TextClause:
-    """Turn ``$name`` placeholders into bound parameters (``prefix`` avoids clashes)."""
-    vars = vars or {}
-    params: dict[str, Any] = {}
+_PARSED_MAX = 512
+# (sql, prefix) -> (text for text() with ":name" binds, names in order of first use)
+_parsed: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+# (sql, prefix, expanding flags) -> TextClause with its bind parameters declared
+_clauses: dict[tuple[str, str, tuple[bool, ...]], TextClause] = {}
+
+
+def _parse(sql: str, prefix: str) -> tuple[str, tuple[str, ...]]:
+    """``$name`` placeholders → ``:prefixname``; quoted literals kept. Cached:
+    the same SQL text is parsed once (bounded; the values never enter the cache)."""
+    key = (sql, prefix)
+    hit = _parsed.get(key)
+    if hit is not None:
+        return hit
+    names: list[str] = []
     out: list[str] = []
     pos = 0
     for m in _TOKEN.finditer(sql):
@@ -105,20 +116,46 @@ def _bind_text(sql: str, vars: Mapping[str, Any] | None, prefix: str = "") -> Te
             out.append(m.group(1).replace(":", r"\:"))
             continue
         name = m.group(2)
+        if name not in names:
+            names.append(name)
+        out.append(f":{prefix}{name}")
+    out.append(sql[pos:].replace(":", r"\:"))
+    parsed = ("".join(out), tuple(names))
+    if len(_parsed) >= _PARSED_MAX:
+        _parsed.clear()
+    _parsed[key] = parsed
+    return parsed
+
+
+def _bind_text(sql: str, vars: Mapping[str, Any] | None, prefix: str = "") -> TextClause:
+    """Turn ``$name`` placeholders into bound parameters (``prefix`` avoids clashes)."""
+    vars = vars or {}
+    clause_text, names = _parse(sql, prefix)
+    for name in names:
         if name not in vars:
             raise KeyError(f"${name} is used in the SQL but not given in vars")
-        key = f"{prefix}{name}"
-        params[key] = vars[name]
-        out.append(f":{key}")
-    out.append(sql[pos:].replace(":", r"\:"))
-    clause = text("".join(out))
-    binds: list[Any] = []
-    for key, value in params.items():
-        if isinstance(value, list | tuple | set | frozenset):
-            binds.append(bindparam(key, value=list(value), expanding=True))
-        else:
-            binds.append(bindparam(key, value=value))
-    return clause.bindparams(*binds) if binds else clause
+    if not names:
+        return text(clause_text)
+    values = [vars[name] for name in names]
+    expanding = tuple(isinstance(v, list | tuple | set | frozenset) for v in values)
+    key = (sql, prefix, expanding)
+    clause = _clauses.get(key)
+    if clause is None:
+        clause = text(clause_text).bindparams(
+            *(
+                bindparam(f"{prefix}{name}", expanding=exp)
+                for name, exp in zip(names, expanding, strict=True)
+            )
+        )
+        if len(_clauses) >= _PARSED_MAX:
+            _clauses.clear()
+        _clauses[key] = clause
+    return clause.bindparams(
+        **{
+            f"{prefix}{name}": list(v) if exp else v
+            for name, v, exp in zip(names, values, expanding, strict=True)
+        }
+    )
 
 
 def sqlwhere(where: Any, vars: Mapping[str, Any] | None = None, prefix: str = "_w_") -> Any:
@@ -240,7 +277,8 @@ class DB:
     @staticmethod
     def _collect(result: Any, rows: bool | None) -> Any:
         if rows or (rows is None and result.returns_rows):
-            return ResultSet(Storage(r._mapping) for r in result)
+            keys = tuple(result.keys())
+            return ResultSet([Storage(zip(keys, row, strict=True)) for row in result.fetchall()])
         return result
 
     # -- transactions ------------------------------------------------------
@@ -486,5 +524,6 @@ def database(
         )
     else:
         url_obj = make_url(url)
-    engine_kwargs.setdefault("pool_pre_ping", True)
+    if url_obj.get_backend_name() != "sqlite":  # no server to lose: nothing to ping
+        engine_kwargs.setdefault("pool_pre_ping", True)
     return DB(create_engine(url_obj, **engine_kwargs))

@@ -305,6 +305,10 @@ def kwargs_for(
     poolclass = kwargs.get("poolclass")
     if use_async and poolclass is sa_pool.QueuePool:
         kwargs["poolclass"] = sa_pool.AsyncAdaptedQueuePool
+    if url.get_backend_name() == "sqlite":
+        # No server, no connection to go stale: a pre-ping would only double
+        # every checkout's work (PING_DB is about MySQL/PostgreSQL timeouts).
+        kwargs.pop("pool_pre_ping", None)
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     uses_queue = poolclass in (None, sa_pool.QueuePool, sa_pool.AsyncAdaptedQueuePool)
     if (in_memory and poolclass is None) or not uses_queue:
