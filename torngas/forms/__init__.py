@@ -38,7 +38,6 @@ from wtforms.fields import (
     PasswordField,
     RadioField,
     SearchField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -47,6 +46,11 @@ from wtforms.fields import (
     TextAreaField,
     URLField,
 )
+
+try:  # WTForms >= 3.3 (tuples for choices are deprecated there)
+    from wtforms.fields import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None  # type: ignore[assignment,misc]
 
 from torngas.forms.files import (
     FileAllowed,
