@@ -45,6 +45,15 @@ def ws_url(client: Any, path: str) -> str:
     return client.server.url.replace("http", "ws", 1) + path
 
 
+async def finish(conn: Any) -> None:
+    """Close a client connection and wait for the closing handshake (no socket left over)."""
+    import asyncio
+
+    conn.close()
+    while await asyncio.wait_for(conn.read_message(), 10) is not None:
+        pass
+
+
 class Records(logging.Handler):
     """Collects the records of one logger during a test."""
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from tornado.websocket import websocket_connect
 
-from tests.websocket.conftest import app_settings, ws_url
+from tests.websocket.conftest import app_settings, finish, ws_url
 from torngas.broadcast import Broadcast, LocalBroadcast, encode, get_broadcaster
 from torngas.exceptions import ImproperlyConfigured
 from torngas.testing import serve
@@ -32,13 +32,13 @@ def test_two_sockets_in_one_app_both_receive_and_a_closed_one_is_dropped():
             assert len(client.server.call(chat.subscribers)) == 2
             await a.write_message("hi all")
             got = [json.loads(await asyncio.wait_for(c.read_message(), 10)) for c in (a, b)]
-            b.close()
+            await finish(b)
             await asyncio.sleep(0.3)
             left = len(client.server.call(chat.subscribers))
             # an HTTP handler publishes too; only a is left to get it
             r = client.post("/publish", data={"text": "from http"})
             text = await asyncio.wait_for(a.read_message(), 10)
-            a.close()
+            await finish(a)
             await asyncio.sleep(0.3)
             return got, left, r.json(), text, len(client.server.call(chat.subscribers))
 

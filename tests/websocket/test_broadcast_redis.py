@@ -12,7 +12,7 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from tests.services.redis import RedisServer
-from tests.websocket.conftest import ChatServer, Records, app_settings, ws_url
+from tests.websocket.conftest import ChatServer, Records, app_settings, finish, ws_url
 from torngas.broadcast import Broadcast, BroadcastUnavailable, RedisBroadcast, get_broadcaster
 from torngas.testing import serve
 
@@ -47,8 +47,8 @@ def test_in_one_app_through_redis(redis_server):
             assert isinstance(client.server.call(get_broadcaster), RedisBroadcast)
             await a.write_message("via redis")
             got = [json.loads(await asyncio.wait_for(c.read_message(), 10)) for c in (a, b)]
-            a.close()
-            b.close()
+            await finish(a)
+            await finish(b)
             return got
 
         got = asyncio.run(go())
@@ -96,8 +96,8 @@ def test_two_server_processes_share_a_chat(redis_server, tmp_path):
             on_a = json.loads(await asyncio.wait_for(ca.read_message(), 10))
             await cb.write_message("and back from B")
             back = json.loads(await asyncio.wait_for(ca.read_message(), 10))
-            ca.close()
-            cb.close()
+            await finish(ca)
+            await finish(cb)
             return pid_a, pid_b, on_a, on_b, back
 
         pid_a, pid_b, on_a, on_b, back = asyncio.run(go())
@@ -146,7 +146,7 @@ def test_subscribers_receive_again_after_redis_restarts(tmp_path):
                 except TimeoutError:
                     pass
             elapsed = time.monotonic() - restarted
-            cb.close()
+            await finish(cb)
             return got, elapsed
 
         got, elapsed = asyncio.run(go())

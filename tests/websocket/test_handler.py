@@ -11,7 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.websocket.conftest import COOKIE, RawWebSocket, Records, app_settings, ws_url
+from tests.websocket.conftest import COOKIE, RawWebSocket, Records, app_settings, finish, ws_url
 from torngas.exceptions import ImproperlyConfigured
 from torngas.testing import serve
 from torngas.websocket import WebSocketConfig, normalize_origin
@@ -30,8 +30,16 @@ async def refused_status(url: str, headers: dict | None = None) -> int | None:
         conn = await connect(url, headers)
     except HTTPClientError as exc:
         return exc.code
-    conn.close()
+    await finish(conn)
     return 101
+
+
+async def done(conn, reply) -> None:
+    """After a read: finish an open connection; only release one the server closed."""
+    if reply is None:
+        conn.close()
+    else:
+        await finish(conn)
 
 
 async def closed_with(conn) -> tuple[int | None, str | None]:
@@ -55,7 +63,7 @@ def test_open_sees_session_and_current_user_of_an_http_login():
             try:
                 return json.loads(await conn.read_message())
             finally:
-                conn.close()
+                await finish(conn)
 
         assert run(go()) == {"user": "ann", "session_user": "ann"}
 
@@ -185,7 +193,7 @@ def test_server_pings_and_drops_a_client_that_does_not_answer():
             await asyncio.sleep(1.2)
             await conn.write_message("still here")
             reply = await asyncio.wait_for(conn.read_message(), 5)
-            conn.close()
+            await finish(conn)
             return reply
 
         assert run(answering()) == "still here"
@@ -198,7 +206,7 @@ def test_oversize_message_closes_with_1009():
             conn = await connect(ws_url(client, path))
             await conn.write_message("x" * size)
             reply = await asyncio.wait_for(conn.read_message(), 10)
-            conn.close()
+            await done(conn, reply)
             if reply is not None:
                 return len(reply)
             return conn.close_code
@@ -231,7 +239,7 @@ def test_json_message_format():
             conn = await connect(url)
             await conn.write_message(message, binary=binary)
             reply = await asyncio.wait_for(conn.read_message(), 10)
-            conn.close()
+            await done(conn, reply)
             if reply is not None:
                 return json.loads(reply)
             return conn.close_code, conn.close_reason
@@ -250,7 +258,7 @@ def test_handler_exception_closes_with_1011_and_the_server_keeps_serving():
             if message is not None:
                 await conn.write_message(message)
             reply = await asyncio.wait_for(conn.read_message(), 10)
-            conn.close()
+            await done(conn, reply)
             return reply, conn.close_code
 
         with Records("torngas.websocket") as logs:
@@ -279,7 +287,7 @@ def test_endcall_runs_once_per_socket_at_close():
                 await conn.write_message("x")
                 await conn.read_message()
                 before = list(EVENTS)
-                conn.close()
+                await finish(conn)
                 await asyncio.sleep(0.3)
                 return before
 
