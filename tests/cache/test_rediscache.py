@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -325,3 +326,42 @@ def test_async_uses_native_client_per_loop(redis_server: RedisServer) -> None:
     assert arun(c, go) == [1] * 20  # a second loop gets its own connections
     c.clear()
     c.disconnect()
+
+
+def test_a_full_pool_queues_commands_instead_of_failing(redis_server: RedisServer) -> None:
+    """More concurrent commands than MAX_CONNECTIONS wait for a free connection
+    (redis-py's plain pool raised MaxConnectionsError in bursts under load)."""
+    c = build_cache(
+        BACKEND, redis_server.location, KEY_PREFIX=unique_prefix(),
+        OPTIONS={"MAX_CONNECTIONS": 2, "POOL_KWARGS": {"client_name": "pooltest"}},
+    )
+    import redis
+
+    def opened() -> int:
+        clients = redis.Redis(port=redis_server.port).client_list()
+        return sum(1 for x in clients if x.get("name") == "pooltest")
+
+    async def go() -> Any:
+        await c.aset("k", 1)
+        pool = c.async_client.connection_pool  # type: ignore[attr-defined]
+        results = await asyncio.gather(*(c.aget("k") for _ in range(50)))
+        return results, pool.max_connections, opened()
+
+    results, limit, count = arun(c, go)
+    assert results == [1] * 50
+    assert limit == 2 and 1 <= count <= 2
+    threads_ok = []
+    c.disconnect()
+
+    def worker() -> None:
+        threads_ok.append(all(c.get("k") == 1 for _ in range(20)))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert threads_ok == [True] * 8
+    assert c.client.connection_pool.max_connections == 2  # type: ignore[attr-defined]
+    assert opened() <= 2
+    c.clear()

@@ -346,3 +346,12 @@ def test_store_timeout_raises_session_store_error():
         return loop.time() - t0
 
     assert run(go()) < 1.0
+
+
+def test_a_bad_session_cache_alias_fails_at_start_up_not_at_the_first_save():
+    from tests.sessions.conftest import app_settings
+    from torngas.testing import serve
+
+    bad = app_settings(CACHES=locmem(KEY_PREFIX="torngas-session.x"))
+    with pytest.raises(ImproperlyConfigured, match="reserved"), serve(**bad):
+        pass  # pragma: no cover - the application is never built

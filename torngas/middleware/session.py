@@ -110,6 +110,10 @@ class SessionMiddleware(BaseMiddleware):
         self.config = SessionConfig.from_settings()
         self.store = SessionStore(self.config)
         self.health = _StoreHealth()
+        # Build the store's backend now (no I/O): an unknown cache alias, a
+        # reserved KEY_PREFIX or a backend that does not import fails at start-up
+        # with ImproperlyConfigured, not at the first request that saves.
+        _ = self.store.backend
         from torngas.conf import settings
 
         # Read once: client_ip() would look both up in the settings per call.

@@ -171,6 +171,22 @@ class RedisClient(BaseCache):
             kwargs["health_check_interval"] = int(options["PING_INTERVAL"])
         kwargs.update(options.get("POOL_KWARGS") or {})
         kwargs["decode_responses"] = False  # values are bytes for the serializer
+        # A full pool makes a command wait up to POOL_TIMEOUT for a connection
+        # (BlockingConnectionPool) instead of failing at once with redis-py's
+        # MaxConnectionsError, which bursts of concurrent requests otherwise hit.
+        self._pool_kwargs = {
+            "max_connections": int(
+                options.get("MAX_CONNECTIONS") or kwargs.pop("max_connections", None) or 100
+            ),
+            "timeout": float(
+                options.get("POOL_TIMEOUT")
+                or kwargs.pop("timeout", None)
+                or kwargs.get("socket_timeout")
+                or 1.0
+            ),
+        }
+        kwargs.pop("max_connections", None)
+        kwargs.pop("timeout", None)
         self._kwargs = kwargs
         parser = options.get("PARSER_CLASS")
         if isinstance(parser, str):
@@ -208,9 +224,12 @@ class RedisClient(BaseCache):
         if self._parser is not None:
             kwargs["parser_class"] = self._parser
         if "://" in location:
-            pool = redis.ConnectionPool.from_url(location, **{"db": self._db, **kwargs})
+            pool = redis.BlockingConnectionPool.from_url(
+                location, **{"db": self._db, **self._pool_kwargs, **kwargs}
+            )
         elif location.startswith("/"):
-            pool = redis.ConnectionPool(
+            pool = redis.BlockingConnectionPool(
+                **self._pool_kwargs,
                 connection_class=redis.UnixDomainSocketConnection,
                 path=location,
                 db=self._db,
@@ -218,7 +237,9 @@ class RedisClient(BaseCache):
             )
         else:
             host, port = _host_port(location)
-            pool = redis.ConnectionPool(host=host, port=port, db=self._db, **kwargs)
+            pool = redis.BlockingConnectionPool(
+                host=host, port=port, db=self._db, **self._pool_kwargs, **kwargs
+            )
         return redis.Redis(connection_pool=pool)
 
     def _build_async(self, location: str) -> Any:
@@ -226,9 +247,12 @@ class RedisClient(BaseCache):
         if self._aparser is not None:
             kwargs["parser_class"] = self._aparser
         if "://" in location:
-            pool = redis.asyncio.ConnectionPool.from_url(location, **{"db": self._db, **kwargs})
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                location, **{"db": self._db, **self._pool_kwargs, **kwargs}
+            )
         elif location.startswith("/"):
-            pool = redis.asyncio.ConnectionPool(
+            pool = redis.asyncio.BlockingConnectionPool(
+                **self._pool_kwargs,
                 connection_class=redis.asyncio.UnixDomainSocketConnection,
                 path=location,
                 db=self._db,
@@ -236,11 +260,13 @@ class RedisClient(BaseCache):
             )
         else:
             host, port = _host_port(location)
-            pool = redis.asyncio.ConnectionPool(host=host, port=port, db=self._db, **kwargs)
+            pool = redis.asyncio.BlockingConnectionPool(
+                host=host, port=port, db=self._db, **self._pool_kwargs, **kwargs
+            )
         return redis.asyncio.Redis(connection_pool=pool)
 
     def _cluster_kwargs(self) -> dict[str, Any]:
-        return dict(self._kwargs)
+        return {**self._kwargs, "max_connections": self._pool_kwargs["max_connections"]}
 
     def _build_sync_cluster(self) -> Any:
         nodes = [redis.cluster.ClusterNode(*_host_port(loc)) for loc in self._locations]
