@@ -75,7 +75,7 @@ def test_sign_up_post_page_chat_log_out(agora, browser, shots):
     ann.fill("#password", "short")
     ann.fill("#confirm", "shorter")
     ann.click("button:has-text('Create account')")
-    ann.wait_for_selector(".field.invalid")
+    ann.wait_for_selector(".field.has-errors")
     assert "Letters, digits and _ only." in ann.inner_text("main")
     assert "Passwords differ." in ann.inner_text("main")
     shots(ann, "signup-errors")
@@ -90,8 +90,8 @@ def test_sign_up_post_page_chat_log_out(agora, browser, shots):
     # New post: errors first, then published.
     ann.click("text=New post")
     ann.click("button:has-text('Publish')")
-    ann.wait_for_selector(".field.invalid")
-    assert ann.locator(".error", has_text="This field is required.").count() == 2
+    ann.wait_for_selector(".field.has-errors")
+    assert ann.locator(".errors li", has_text="This field is required.").count() == 2
     shots(ann, "new-post-errors")
     ann.fill("#title", "Hello Agora")
     ann.fill("#body", "My first post.\nWritten in a real browser.")

@@ -30,6 +30,7 @@ class Signup(BaseHandler):
                     self.flash(f"Welcome to Agora, {user.username}!", "success")
                     return self.redirect(self.reverse_url("board.index"))
             form.username.errors.append("This name is taken.")
+        self.set_status(400)  # the same page with the errors; nothing was saved
         self.render("accounts/signup.html", form=form)
 
 
@@ -48,6 +49,7 @@ class Login(BaseHandler):
                 return redirect_to_next(self)  # ?next= if it stays on this site, else "/"
             # Shown by base.html in this very response (flash messages are read there).
             self.flash("Wrong user name or password.", "error")
+        self.set_status(400)
         self.render("accounts/login.html", form=form)
 
 

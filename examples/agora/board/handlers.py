@@ -28,6 +28,7 @@ class NewPost(BaseHandler):
     async def post(self):
         form = PostForm(self)
         if not form.validate_on_submit():
+            self.set_status(400)
             return self.render("board/new_post.html", form=form)  # with the errors
         post = Post(
             author_id=self.current_user["id"],
