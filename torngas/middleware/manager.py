@@ -225,6 +225,8 @@ def run_async_capable(
             raise
         except Exception as exc:
             raise MiddlewareError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        if result is None:  # the common case; isawaitable() is not free
+            continue
         if inspect.isawaitable(result):
             return _continue(hooks[i + 1 :], chain, target, args, name, result, stop_when_finished)
         if result:
