@@ -254,7 +254,7 @@ class ApiHandler(WebHandler):
             return None
         try:
             return json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise HTTPError(400, f"malformed JSON body: {exc}") from None
 
     def get_json_argument(self, name: str, default: Any = _MISSING) -> Any:
