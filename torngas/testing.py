@@ -18,6 +18,12 @@ exit the server is shut down and the settings restored: nothing leaks into the
 next test. ``client.app`` is the application and ``client.server`` the
 :class:`LiveServer`.
 
+Transports: ``serve(..., transport="asgi")`` runs the same application through
+:mod:`torngas.asgi` on uvicorn (httptools, in the same background-thread
+design) instead of Tornado's ``HTTPServer``; the default comes from the
+``TORNGAS_TEST_TRANSPORT`` environment variable (``tornado`` when unset), so a
+whole suite can be run once per transport.
+
 unittest style: :class:`TorngasTestCase` (a ``tornado.testing.AsyncHTTPTestCase``)
 with a ``settings`` dict and ``self.client`` (sync, cookie-keeping).
 """
@@ -26,6 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,7 +44,20 @@ from tornado.testing import AsyncHTTPTestCase
 
 from torngas.conf import override_settings
 
-__all__ = ["LiveServer", "serve", "make_app", "TorngasTestCase"]
+__all__ = ["LiveServer", "serve", "make_app", "TorngasTestCase", "TRANSPORTS", "default_transport"]
+
+#: What :class:`LiveServer` can serve with.
+TRANSPORTS = ("tornado", "asgi")
+
+
+def default_transport() -> str:
+    """``TORNGAS_TEST_TRANSPORT`` (``tornado`` or ``asgi``), ``tornado`` when unset."""
+    value = os.environ.get("TORNGAS_TEST_TRANSPORT", "").strip().lower() or "tornado"
+    if value not in TRANSPORTS:
+        raise ValueError(
+            f"TORNGAS_TEST_TRANSPORT={value!r}: expected one of {', '.join(TRANSPORTS)}"
+        )
+    return value
 
 
 def make_app(application_class: Any = None, **app_settings: Any) -> Any:
@@ -48,17 +69,29 @@ def make_app(application_class: Any = None, **app_settings: Any) -> Any:
 
 
 class LiveServer:
-    """Runs an application on 127.0.0.1 in a thread with its own event loop."""
+    """Runs an application on 127.0.0.1 in a thread with its own event loop.
+
+    ``transport="tornado"`` serves with Tornado's ``HTTPServer``
+    (``httpserver_kwargs`` are its arguments); ``transport="asgi"`` with
+    :class:`torngas.asgi.ASGIApplication` on uvicorn (``xheaders`` and
+    ``max_body_size`` of ``httpserver_kwargs`` apply, the rest are Tornado's
+    own). Default: :func:`default_transport`.
+    """
 
     def __init__(
         self,
         app_factory: Callable[[], Any],
         *,
         address: str = "127.0.0.1",
+        transport: str | None = None,
         **httpserver_kwargs: Any,
     ) -> None:
         self.app_factory = app_factory
         self.address = address
+        self.transport = transport or default_transport()
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f"transport {self.transport!r}: expected one of {TRANSPORTS}")
+        self.asgi: Any = None
         self.httpserver_kwargs = httpserver_kwargs
         self.app: Any = None
         self.port = 0
@@ -95,6 +128,9 @@ class LiveServer:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.app = self.app_factory()
+        if self.transport == "asgi":
+            await self._main_asgi()
+            return
         self.app.startup()
         sockets = tornado.netutil.bind_sockets(0, self.address)
         self.port = sockets[0].getsockname()[1]
@@ -108,6 +144,60 @@ class LiveServer:
         server.stop()
         await asyncio.wait_for(server.close_all_connections(), 5)
         await self.app.shutdown()
+
+    async def _main_asgi(self) -> None:
+        import uvicorn
+
+        from torngas.asgi import ASGIApplication
+        from torngas.conf import settings
+
+        conf = dict(settings.HTTPSERVER or {})
+        conf.update(self.httpserver_kwargs)
+        self.asgi = ASGIApplication(
+            self.app,
+            xheaders=bool(conf.get("xheaders", settings.XHEADERS)),
+            max_body_size=conf.get("max_body_size"),
+        )
+        sock = socket.socket(socket.AF_INET6 if ":" in self.address else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.address, 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.asgi,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,  # torngas's XHEADERS/TRUSTED_PROXIES decide
+            timeout_graceful_shutdown=5,
+        )
+        server = uvicorn.Server(config)
+
+        async def serve() -> None:
+            try:
+                await server.serve(sockets=[sock])
+            except SystemExit as exc:  # uvicorn's answer to a failed start-up
+                raise RuntimeError(f"uvicorn exited with status {exc.code}") from None
+
+        task = asyncio.ensure_future(serve())
+        try:
+            while not server.started:
+                if task.done():
+                    if self.asgi.startup_error is not None:  # process_init failed
+                        raise self.asgi.startup_error
+                    task.result()  # start-up failed: report it to start()
+                    raise RuntimeError("uvicorn stopped during start-up")
+                await asyncio.sleep(0.01)
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            server.should_exit = True
+            try:
+                if not task.done():
+                    await asyncio.wait_for(task, 15)
+                elif not task.cancelled():
+                    task.exception()  # reported above
+            finally:
+                sock.close()
 
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` on the server's loop and return its result (awaited if a coroutine)."""
@@ -136,14 +226,20 @@ def serve(
     app_settings: dict[str, Any] | None = None,
     httpserver: dict[str, Any] | None = None,
     client_kwargs: dict[str, Any] | None = None,
+    transport: str | None = None,
     **settings_overrides: Any,
 ) -> Iterator[Any]:
-    """Serve an app built from ``settings_overrides`` and yield an ``httpx.Client``."""
+    """Serve an app built from ``settings_overrides`` and yield an ``httpx.Client``.
+
+    ``transport``: ``"tornado"`` or ``"asgi"`` (default: ``TORNGAS_TEST_TRANSPORT``).
+    """
     import httpx
 
     with override_settings(**settings_overrides):
         server = LiveServer(
-            lambda: make_app(application_class, **(app_settings or {})), **(httpserver or {})
+            lambda: make_app(application_class, **(app_settings or {})),
+            transport=transport,
+            **(httpserver or {}),
         ).start()
         try:
             kwargs = {"base_url": server.url, "follow_redirects": False, "timeout": 30.0}

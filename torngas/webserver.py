@@ -89,11 +89,18 @@ class Server:
         """
         define_options()
         parse_command_line(args)
-        if options.settings:
-            settings.configure(options.settings)
+        self._parsed = True
+        self.configure(options.settings)
+
+    def configure(self, settings_module: str | None = None) -> None:
+        """Load settings (``settings_module``, else ``TORNGAS_APP_SETTINGS``,
+        else what is configured already) and logging, without parsing a
+        command line: what an ASGI server's worker does (``torngas.asgi``)."""
+        define_options()
+        if settings_module:
+            settings.configure(settings_module)
         elif not settings.configured:
             settings.configure()
-        self._parsed = True
         self._configure_logging()
 
     def _configure_logging(self) -> None:

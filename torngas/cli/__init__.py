@@ -4,6 +4,7 @@ torngas startproject mysite          # the documented layout, runs as generated
 cd mysite && python runserver.py --port=8000
 torngas startapp blog                # a new app with urls.py and handlers/
 torngas runserver --settings=settings.setting --port=8000 --processes=2
+torngas runserver --server uvicorn   # or granian, hypercorn (ASGI, see docs/asgi.md)
 torngas routes --settings=settings.setting
 """
 
@@ -108,7 +109,26 @@ def _cmd_runserver(args: argparse.Namespace, rest: list[str]) -> int:
         server.parse_command(_server_args(args, rest))
         server.load_urls()
         server.load_application()
-    server.start()
+    if args.server == "tornado":
+        server.start()
+        return 0
+    # An ASGI server: the settings and the application were checked above (a
+    # configuration error stops here, with its cause); each worker builds its
+    # own application from the same settings module.
+    from torngas.asgi.servers import run_asgi_server
+    from torngas.conf import settings
+
+    if settings.DEBUG:
+        server.print_settings_info()
+    with exit_on_startup_error():
+        run_asgi_server(
+            args.server,
+            host=server.address,
+            port=server.port,
+            workers=server.processes,
+            settings_module=settings.SETTINGS_MODULE or None,
+            log_level="debug" if settings.DEBUG else "info",
+        )
     return 0
 
 
@@ -147,6 +167,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     p.add_argument("directory", nargs="?")
     p = sub.add_parser("runserver", help="run the project in the current directory")
     _add_server_options(p)
+    p.add_argument(
+        "--server",
+        choices=("tornado", "uvicorn", "granian", "hypercorn"),
+        default="tornado",
+        help="HTTP server: tornado (default, Tornado's own) or an ASGI server through "
+        "torngas.asgi (docs/asgi.md)",
+    )
     p = sub.add_parser("routes", help="list routes: name, pattern, handler")
     _add_server_options(p)
     extra: dict[str, Any] = {}

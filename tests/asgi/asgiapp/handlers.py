@@ -1,0 +1,136 @@
+"""Handlers exercising each HTTP semantic the ASGI bridge must keep."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import tornado.web
+
+from torngas.handler import WebHandler
+from torngas.websocket import WebSocketHandler
+
+#: What the server side saw, read by the tests (through LiveServer.call or /state).
+SEEN: dict[str, Any] = {}
+EVENTS: dict[str, asyncio.Event] = {}
+
+
+def event(name: str) -> asyncio.Event:
+    if name not in EVENTS:
+        EVENTS[name] = asyncio.Event()
+    return EVENTS[name]
+
+
+class Hello(WebHandler):
+    def get(self) -> None:
+        self.write("hello")
+
+
+class Page(WebHandler):
+    def get(self) -> None:
+        self.set_header("X-Custom", "yes")
+        self.write("page " * 100)
+
+    head = get
+
+
+class Stream(WebHandler):
+    """First chunk, flushed; the second only after /release was requested."""
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/plain")
+        self.write("first|")
+        await self.flush()
+        SEEN["flushed"] = True
+        await asyncio.wait_for(event("release").wait(), 20)
+        self.write("second")
+
+
+class Release(WebHandler):
+    def get(self) -> None:
+        event("release").set()
+        self.write("released")
+
+
+@tornado.web.stream_request_body
+class Upload(WebHandler):
+    xsrf_exempt = True
+
+    def prepare(self) -> None:
+        SEEN["chunks"] = []
+        limit = self.get_query_argument("limit", None)
+        if limit:
+            self.request.connection.set_max_body_size(int(limit))
+        return super().prepare()
+
+    def data_received(self, chunk: bytes) -> None:
+        SEEN["chunks"].append(len(chunk))
+
+    def post(self) -> None:
+        self.write({"bytes": sum(SEEN["chunks"]), "calls": len(SEEN["chunks"])})
+
+
+class UploadState(WebHandler):
+    def get(self) -> None:
+        self.write({"bytes": sum(SEEN.get("chunks", []))})
+
+
+class EchoBody(WebHandler):
+    xsrf_exempt = True
+
+    def post(self) -> None:
+        self.write({"len": len(self.request.body)})
+
+
+class Hang(WebHandler):
+    """Waits until the client goes away."""
+
+    async def get(self) -> None:
+        SEEN["hanging"] = True
+        await asyncio.wait_for(event("hang").wait(), 20)
+
+    def on_connection_close(self) -> None:
+        SEEN["closed"] = True
+        event("hang").set()
+
+
+class Ip(WebHandler):
+    def get(self) -> None:
+        self.write({"ip": self.request.remote_ip, "protocol": self.request.protocol})
+
+
+class Form(WebHandler):
+    def get(self) -> None:
+        self.write(self.xsrf_token)
+
+    def post(self) -> None:
+        self.write("posted " + self.get_body_argument("x"))
+
+
+class EchoWS(WebSocketHandler):
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        return "chat" if "chat" in subprotocols else None
+
+    @property
+    def max_message_size(self) -> int:
+        return 1000
+
+    def open(self) -> None:
+        SEEN["ws_open"] = True
+
+    def on_message(self, message: str | bytes) -> None:
+        if message == "close":
+            self.close(4001, "asked")
+            return
+        if isinstance(message, bytes):
+            self.write_message(message[::-1], binary=True)
+        else:
+            self.write_message("echo:" + message)
+
+    def on_close(self) -> None:
+        SEEN["ws_close"] = (self.close_code, self.close_reason)
+
+
+class State(WebHandler):
+    def get(self) -> None:
+        self.write({k: v for k, v in SEEN.items() if isinstance(v, bool | int | str | list)})

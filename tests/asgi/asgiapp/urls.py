@@ -1,0 +1,17 @@
+from torngas import Url, route
+
+u = Url("tests.asgi.asgiapp.handlers")
+urls = route(
+    u(r"/", "Hello"),
+    u(r"/page", "Page"),
+    u(r"/stream", "Stream"),
+    u(r"/release", "Release"),
+    u(r"/upload", "Upload"),
+    u(r"/upload-state", "UploadState"),
+    u(r"/echo-body", "EchoBody"),
+    u(r"/hang", "Hang"),
+    u(r"/ip", "Ip"),
+    u(r"/form", "Form"),
+    u(r"/ws", "EchoWS"),
+    u(r"/state", "State"),
+)

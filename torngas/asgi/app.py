@@ -1,0 +1,236 @@
+"""The ASGI application object: lifespan, HTTP and WebSocket scopes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tornado import httputil
+
+from torngas.asgi._http import ASGIConnection, _simple, run_http
+from torngas.asgi._request import Context, headers_from_scope, new_request, uri_from_scope
+from torngas.asgi._websocket import ASGIWebSocketConnection, run_websocket
+
+__all__ = ["ASGIApplication"]
+
+log = logging.getLogger("torngas.asgi")
+
+_DEFAULT_MAX_BODY = 100 * 1024 * 1024  # Tornado's HTTPServer default
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "3": "HTTP/3"}
+
+
+class ASGIApplication:
+    """An ASGI 3 application serving a Tornado (torngas) application.
+
+    ``ASGIApplication(app)`` wraps an application instance;
+    ``ASGIApplication(factory=callable)`` builds it on first use (the lifespan
+    start-up, or the first request when the server has no lifespan).
+
+    Per-request settings are read once, when the application is built:
+    ``XHEADERS`` + ``TRUSTED_PROXIES`` (client IP and scheme from
+    ``X-Forwarded-For``/``X-Real-Ip``/``X-Forwarded-Proto``/``X-Scheme``, only
+    when the TCP peer is a trusted proxy) and ``HTTPSERVER["max_body_size"]``.
+    """
+
+    def __init__(
+        self,
+        app: Any = None,
+        *,
+        factory: Callable[[], Any] | None = None,
+        xheaders: bool | None = None,
+        trusted_proxies: Any = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        if app is None and factory is None:
+            raise TypeError("ASGIApplication needs an application or a factory")
+        self._app = app
+        self._factory = factory
+        self._xheaders = xheaders
+        self._trusted_proxies = trusted_proxies
+        self._max_body_size = max_body_size
+        self._ready = False
+        self._fast = True
+        self._networks: tuple[Any, ...] = ()
+        self.lifespan_started = False
+        #: The exception of a failed lifespan start-up (the server exits).
+        self.startup_error: BaseException | None = None
+
+    # ------------------------------------------------------------ building
+    @property
+    def app(self) -> Any:
+        """The Tornado application (built on first access)."""
+        if not self._ready:
+            self._prepare()
+        return self._app
+
+    def _prepare(self) -> None:
+        if self._app is None:
+            assert self._factory is not None
+            self._app = self._factory()
+        from torngas.conf import settings
+        from torngas.security import _networks
+
+        if self._xheaders is None:
+            self._xheaders = bool(settings.get("XHEADERS", False))
+        if self._trusted_proxies is None:
+            self._trusted_proxies = settings.get("TRUSTED_PROXIES", ()) or ()
+        self._networks = _networks(tuple(str(p) for p in self._trusted_proxies))
+        if self._max_body_size is None:
+            conf = settings.get("HTTPSERVER", None) or {}
+            self._max_body_size = int(conf.get("max_body_size") or _DEFAULT_MAX_BODY)
+        s = self._app.settings
+        # Debug-mode resets of template/static caches happen in Tornado's
+        # delegate: such applications take the delegate path.
+        self._fast = bool(
+            s.get("compiled_template_cache", True) and s.get("static_hash_cache", True)
+        )
+        self._ready = True
+
+    # ------------------------------------------------------------- life
+    async def startup(self) -> None:
+        """What :class:`~torngas.webserver.Server` runs before serving:
+        ``process_init`` hooks (once per process)."""
+        app = self.app
+        start = getattr(app, "startup", None)
+        if start is not None:
+            start()
+
+    async def shutdown(self) -> None:
+        """What ``Server`` runs after the last request: ``process_shutdown``
+        hooks, the thread pool, cache clients (``Application.shutdown``)."""
+        if self._app is None:
+            return
+        stop = getattr(self._app, "shutdown", None)
+        if stop is not None:
+            await stop()
+
+    async def _lifespan(self, receive: Callable[[], Any], send: Callable[..., Any]) -> None:
+        while True:
+            msg = await receive()
+            kind = msg["type"]
+            if kind == "lifespan.startup":
+                try:
+                    await self.startup()
+                except BaseException as exc:
+                    self.startup_error = exc
+                    log.exception("ASGI start-up failed")
+                    message = f"{type(exc).__name__}: {exc}"
+                    await send({"type": "lifespan.startup.failed", "message": message})
+                    return
+                self.lifespan_started = True
+                await send({"type": "lifespan.startup.complete"})
+            elif kind == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                except BaseException as exc:
+                    log.exception("ASGI shutdown failed")
+                    message = f"{type(exc).__name__}: {exc}"
+                    await send({"type": "lifespan.shutdown.failed", "message": message})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ------------------------------------------------------------ requests
+    def _context(self, scope: dict[str, Any], headers: httputil.HTTPHeaders) -> Context:
+        client = scope.get("client")
+        peer = client[0] if client else "0.0.0.0"
+        scheme = scope.get("scheme") or "http"
+        if scheme == "ws":
+            scheme = "http"
+        elif scheme == "wss":
+            scheme = "https"
+        ctx = Context(tuple(client) if client else None, peer, scheme)
+        if self._xheaders:
+            self._apply_xheaders(ctx, headers)
+        return ctx
+
+    def _apply_xheaders(self, ctx: Context, headers: httputil.HTTPHeaders) -> None:
+        from torngas.security import _parse_ip, _trusted
+
+        networks = self._networks
+        if not _trusted(ctx.remote_ip, networks):
+            return  # a client cannot choose its IP or scheme by sending a header
+        forwarded = headers.get_list("X-Forwarded-For")
+        hops = [h for value in forwarded for h in value.split(",") if h.strip()]
+        ip: str | None = None
+        for hop in reversed(hops):
+            candidate = _parse_ip(hop)
+            if candidate is None:
+                break  # garbage from a proxy we trust: believe nobody
+            if not _trusted(candidate, networks):
+                ip = candidate
+                break
+        else:
+            real = headers.get("X-Real-Ip")
+            if real:
+                ip = _parse_ip(real)
+            if ip is None and hops:
+                ip = _parse_ip(hops[0])
+        if ip:
+            ctx.remote_ip = ip
+        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto")
+        if proto:
+            proto = proto.split(",")[-1].strip()
+            if proto in ("http", "https"):
+                ctx.protocol = proto
+
+    def _request(self, scope: dict[str, Any], conn: Any, method: str) -> httputil.HTTPServerRequest:
+        headers = headers_from_scope(scope["headers"])
+        ctx = self._context(scope, headers)
+        conn.context = ctx
+        host_list = headers._as_list.get("Host")  # noqa: SLF001
+        if host_list:
+            host = host_list[0] if len(host_list) == 1 else ",".join(host_list)
+        else:  # HTTP/2 without :authority, or HTTP/1.0: what the server listens on
+            server = scope.get("server")
+            host = f"{server[0]}:{server[1]}" if server and server[1] else "127.0.0.1"
+            headers["Host"] = host
+        version = _VERSIONS.get(scope.get("http_version", "1.1"), "HTTP/1.1")
+        return new_request(
+            method, uri_from_scope(scope), version, headers, conn, ctx.remote_ip, ctx.protocol, host
+        )
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[..., Any]
+    ) -> None:
+        kind = scope["type"]
+        if not self._ready:
+            if kind == "lifespan":
+                await self._lifespan(receive, send)
+                return
+            self._prepare()
+        if kind == "http":
+            method = scope["method"]
+            conn = ASGIConnection(send, None, self._max_body_size, method == "HEAD")  # type: ignore[arg-type]
+            try:
+                request = self._request(scope, conn, method)
+            except httputil.HTTPInputError as exc:
+                await _simple(send, 400, f"Bad Request: {exc}")
+                return
+            await run_http(self._app, request, conn, receive, send, self._fast)
+        elif kind == "websocket":
+            wconn = ASGIWebSocketConnection(send, None, scope)
+            msg = await receive()
+            if msg["type"] != "websocket.connect":
+                return
+            scope_headers = list(scope["headers"])
+            names = {k.lower() for k, _ in scope_headers}
+            # Servers that complete the handshake themselves may drop these;
+            # the handler's Upgrade checks expect them.
+            for name, value in (
+                (b"upgrade", b"websocket"),
+                (b"connection", b"Upgrade"),
+                (b"sec-websocket-version", b"13"),
+                (b"sec-websocket-key", b"asgi"),
+            ):
+                if name not in names:
+                    scope_headers.append((name, value))
+            try:
+                request = self._request({**scope, "headers": scope_headers}, wconn, "GET")
+            except httputil.HTTPInputError:
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await run_websocket(self._app, request, wconn, receive)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
