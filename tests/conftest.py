@@ -87,6 +87,10 @@ ASGI_EXCLUDED = {
 }
 
 
+#: tests/asgi picks its transports and servers itself: first pass only.
+ASGI_TESTS = os.path.join(ROOT, "tests", "asgi") + os.sep
+
+
 def _asgi_excluded(item) -> bool:
     rel = os.path.relpath(str(item.path), ROOT).replace(os.sep, "/")
     return f"{rel}::{item.name.split('[')[0]}" in ASGI_EXCLUDED
@@ -102,6 +106,7 @@ def pytest_collection_modifyitems(config, items):
         if (
             item.get_closest_marker("tornado_only")
             or "transport" in getattr(getattr(item, "callspec", None), "params", {})
+            or str(item.path).startswith(ASGI_TESTS)
             or _asgi_excluded(item)
             or not _serves_http(str(item.path))
         ):
