@@ -61,6 +61,23 @@ def _uvicorn(py: str, port: int, procs: int) -> list[str]:
     ]  # fmt: skip
 
 
+def _uvicorn_app(app: str) -> Argv:
+    """uvicorn with uvloop + httptools (uvicorn[standard]), no access log."""
+    return lambda py, port, procs: [
+        py, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(procs), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _granian_app(app: str) -> Argv:
+    return lambda py, port, procs: [
+        py, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(procs), "--loop", "uvloop",
+        "--log-level", "warning", "--no-ws", app,
+    ]  # fmt: skip
+
+
 TORNADO = ("tornado", "jinja2", "redis", "aiosqlite")
 
 CONTENDERS: dict[str, Contender] = {
@@ -117,6 +134,31 @@ CONTENDERS: dict[str, Contender] = {
             modules=("fastapi", "uvicorn", "jinja2", "redis", "aiosqlite"),
             multiprocess=True,
             note="uvicorn[standard]: uvloop + httptools",
+        ),
+        Contender(
+            "torngas-uvicorn",
+            "torngas / uvicorn (ASGI)",
+            _uvicorn_app("bench.apps.torngas_app.asgi:application"),
+            modules=("torngas", "uvicorn", "uvloop", "httptools") + TORNADO,
+            multiprocess=True,
+            note="torngas.asgi on uvicorn (uvloop + httptools); same project as torngas",
+        ),
+        Contender(
+            "torngas-granian",
+            "torngas / granian (ASGI)",
+            _granian_app("bench.apps.torngas_app.asgi:application"),
+            modules=("torngas", "granian", "uvloop") + TORNADO,
+            multiprocess=True,
+            note="torngas.asgi on granian (ASGI interface, uvloop); same project as torngas",
+        ),
+        Contender(
+            "asgi-bare",
+            "bare ASGI / uvicorn",
+            _uvicorn_app("bench.apps.asgi_bare:app"),
+            modules=("uvicorn", "uvloop", "httptools"),
+            endpoints=("/plaintext", "/json"),
+            multiprocess=True,
+            note="a bare ASGI callable (no framework): the ceiling on uvicorn",
         ),
         Contender(
             "aiohttp",

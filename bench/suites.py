@@ -56,6 +56,8 @@ MAIN_CONTENDERS = (
     "django",
     "fastapi",
     "aiohttp",
+    "torngas-uvicorn",
+    "asgi-bare",
 )
 MAIN_ENDPOINTS = ("/plaintext", "/json", "/page", "/full")
 ROUTE_COUNTS = (10, 100, 1000)
@@ -93,6 +95,23 @@ def main_suite(contenders: tuple[str, ...] = MAIN_CONTENDERS) -> Suite:
                "tornado /full", 0.0, "info"),
         Target("torngas (cache, no middleware) /full / Tornado /full", "torngas /full",
                "tornado /full", 0.0, "info"),
+        # torngas on an ASGI server (#9)
+        Target("torngas/uvicorn / Tornado, plaintext", "torngas-uvicorn /plaintext",
+               "tornado /plaintext", 1.6, "#9"),
+        Target("torngas/uvicorn / Tornado, json", "torngas-uvicorn /json", "tornado /json",
+               1.6, "#9"),
+        Target("torngas/uvicorn / FastAPI, plaintext", "torngas-uvicorn /plaintext",
+               "fastapi /plaintext", 1.0, "#9"),
+        Target("torngas/uvicorn / FastAPI, json", "torngas-uvicorn /json", "fastapi /json",
+               1.0, "#9"),
+        Target("torngas/uvicorn / FastAPI, page", "torngas-uvicorn /page", "fastapi /page",
+               1.0, "#9"),
+        Target("torngas/uvicorn / bare ASGI on uvicorn, plaintext", "torngas-uvicorn /plaintext",
+               "asgi-bare /plaintext", 0.5, "#9"),
+        Target("torngas/uvicorn / bare ASGI on uvicorn, json", "torngas-uvicorn /json",
+               "asgi-bare /json", 0.0, "info"),
+        Target("torngas/granian / Tornado, plaintext", "torngas-granian /plaintext",
+               "tornado /plaintext", 0.0, "info"),
     ]  # fmt: skip
     s.targets = [t for t in wanted if t.numerator in keys and t.denominator in keys]
     return s

@@ -20,7 +20,16 @@ from bench.contenders import CONTENDERS
 from bench.server import Server, free_port
 from tests.services.redis import RedisServer
 
-ALWAYS = ("tornado", "torngas", "torngas-mw3", "torngas-default")
+ALWAYS = (
+    "tornado",
+    "torngas",
+    "torngas-mw3",
+    "torngas-default",
+    # torngas.asgi and the bare-ASGI ceiling: uvicorn, granian are test dependencies
+    "torngas-uvicorn",
+    "torngas-granian",
+    "asgi-bare",
+)
 
 
 @pytest.fixture(scope="module")
