@@ -38,4 +38,5 @@ class Socket(WebSocketHandler):
 
 
 def _now() -> str:
+    """The time shown next to a message (UTC, like the server's logs)."""
     return datetime.now(UTC).strftime("%H:%M")

@@ -45,7 +45,7 @@ TORNADO_CONF = {
 }
 
 SESSION = {
-    # Development only (with DEBUG off the server refuses to start without a real one).
+    # Development only. production.py reads it from TORNGAS_SESSION_SECRET.
     "secret_key": os.environ.get(
         "TORNGAS_SESSION_SECRET", "agora-dev-only-session-secret-do-not-deploy"
     ),
