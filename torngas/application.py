@@ -21,6 +21,7 @@ from torngas.template import make_template_loader
 __all__ = ["Application", "tornado_settings"]
 
 log = logging.getLogger("torngas.application")
+_access_log = logging.getLogger("tornado.access")
 
 
 def tornado_settings(**overrides: Any) -> dict[str, Any]:
@@ -149,6 +150,15 @@ class Application(tornado.web.Application):
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         self._inflight.discard(handler.request)
+        if "log_function" not in self.settings:
+            # Tornado formats the summary line before the logger decides; skip
+            # all of it when tornado.access would drop the record anyway.
+            status = handler.get_status()
+            level = (
+                logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+            )
+            if not _access_log.isEnabledFor(level):
+                return
         super().log_request(handler)
 
     def reverse_url(self, name: str, *args: Any) -> str:
