@@ -133,6 +133,7 @@ async def _ws_refused(client, cookies, origin=None):
     except HTTPClientError as exc:
         return exc.code
     conn.close()
+    await conn.read_message()  # the closing handshake
     return 101
 
 
@@ -161,6 +162,9 @@ def test_chat_between_two_users(agora):
             got = [json.loads(await ann.read_message()), json.loads(await bobs.read_message())]
             ann.close()
             bobs.close()
+            while await ann.read_message() is not None:  # until the closing handshake
+                pass
+            assert await bobs.read_message() is None
             return got
 
         got = asyncio.run(asyncio.wait_for(talk(), 10))

@@ -31,6 +31,10 @@ from tests.services import ManagedProcess, can_connect, free_port, require_binar
 
 PASSWORD = "correct horse battery"
 
+# runserver.py processes on Tornado's HTTPServer, not serve(): nothing to repeat in
+# the ASGI pass of scripts/test.
+pytestmark = pytest.mark.tornado_only("runserver.py processes behind nginx, no serve()")
+
 MAIN_CONF = """\
 {user}worker_processes 1;            # one worker: round-robin alternates strictly
 pid {tmp}/nginx.pid;

@@ -9,7 +9,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.examples.conftest import AGORA
+
+# Settings read in subprocesses: no server, nothing to repeat in the ASGI pass.
+pytestmark = pytest.mark.tornado_only("no server involved")
 
 SHOW = """
 import json, sys
