@@ -171,11 +171,15 @@ def test_login_flash_cache_and_chat_cross_backends(deployment):
         r = post_form(ann, "/login", username="ann", password=PASSWORD)
         assert r.status_code == 302
         assert "Welcome back, ann!" in ann.get("/").text
-        log = access_log(tmp)
-        pairs = [(log[i], log[i + 1]) for i in range(len(log) - 1)]
-        crossing = [(a, b) for a, b in pairs if a[:2] in (("POST", "/signup"), ("POST", "/login"))]
-        assert len(crossing) == 2
-        for (_, _, saved_by), (method, path, shown_by) in crossing:
+
+        def crossing():
+            log = access_log(tmp)
+            pairs = [(log[i], log[i + 1]) for i in range(len(log) - 1)]
+            return [(a, b) for a, b in pairs if a[:2] in (("POST", "/signup"), ("POST", "/login"))]
+
+        # nginx writes a line after the response has gone out: wait for the last one.
+        assert wait_until(lambda: len(crossing()) == 2, 5), access_log(tmp)
+        for (_, _, saved_by), (method, path, shown_by) in crossing():
             assert (method, path) == ("GET", "/")
             assert saved_by != shown_by  # the session and its flash crossed processes
 
