@@ -78,6 +78,8 @@ def test_init_makemigrations_upgrade_downgrade(
     source = versions[0].read_text()
     assert f"{pkg}_things" in source and "create_table" in source
     assert "legacy_table" not in source  # never proposes to drop foreign tables
+    assert "Revises: (first revision)\n" in source
+    assert not [line for line in source.splitlines() if line != line.rstrip()]  # lint-clean
 
     assert cli.run(parse(*base, "upgrade")) == 0
     assert {f"{pkg}_things", "alembic_version", "legacy_table"} <= tables(root / "app.db")
@@ -87,6 +89,9 @@ def test_init_makemigrations_upgrade_downgrade(
 
     # nothing changed: an empty revision
     assert cli.run(parse(*base, "revision", "-m", "noop", "--empty")) == 0
+    (second,) = set((root / "migrations" / "default" / "versions").glob("*.py")) - set(versions)
+    first_id = versions[0].name.split("_")[0]
+    assert f"Revises: {first_id}\n" in second.read_text()
     assert cli.run(parse(*base, "upgrade")) == 0
     assert cli.run(parse(*base, "downgrade", "base")) == 0
     assert f"{pkg}_things" not in tables(root / "app.db")

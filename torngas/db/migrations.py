@@ -28,7 +28,7 @@ SCRIPT_MAKO = '''\
 """${message}
 
 Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
+Revises: ${", ".join(down_revision) if isinstance(down_revision, (list, tuple)) else (down_revision or "(first revision)")}
 Create Date: ${create_date}
 """
 
