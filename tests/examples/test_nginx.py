@@ -28,6 +28,7 @@ from tornado.websocket import websocket_connect
 
 from tests.examples.conftest import AGORA, post_form, signup, xsrf_from
 from tests.services import ManagedProcess, can_connect, free_port, require_binary, wait_until
+from tests.services.appserver import AppProcess, app_env
 
 PASSWORD = "correct horse battery"
 
@@ -77,14 +78,15 @@ def access_log(tmp: Path) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def deployment(tmp_path, redis_server):
     nginx = require_binary("nginx", "/usr/sbin")
-    env = dict(os.environ)
-    env.pop("TORNGAS_APP_SETTINGS", None)
-    env.update(
-        TORNGAS_COOKIE_SECRET=secrets.token_urlsafe(48),
-        TORNGAS_SESSION_SECRET=secrets.token_urlsafe(48),
-        AGORA_REDIS=f"redis://127.0.0.1:{redis_server.port}/0",
-        AGORA_SQLITE=str(tmp_path / "agora.sqlite3"),
-        AGORA_HTTPS="0",  # plain HTTP on loopback: cookies without Secure
+    env = app_env(
+        {
+            "TORNGAS_COOKIE_SECRET": secrets.token_urlsafe(48),
+            "TORNGAS_SESSION_SECRET": secrets.token_urlsafe(48),
+            "AGORA_REDIS": f"redis://127.0.0.1:{redis_server.port}/0",
+            "AGORA_SQLITE": str(tmp_path / "agora.sqlite3"),
+            "AGORA_HTTPS": "0",  # plain HTTP on loopback: cookies without Secure
+        },
+        pythonpath=None,  # the example runs from its own directory
     )
     # Migrate once, before the processes start (deploy/agora-migrate.service).
     migrate = subprocess.run(
@@ -99,7 +101,7 @@ def deployment(tmp_path, redis_server):
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     ports = [free_port(), free_port()]
     backends = [
-        ManagedProcess(
+        AppProcess(
             [
                 sys.executable,
                 "runserver.py",
@@ -107,9 +109,12 @@ def deployment(tmp_path, redis_server):
                 "--address=127.0.0.1",
                 f"--port={port}",
             ],
-            tmp_path / f"backend-{port}.log",
+            port=port,
             cwd=AGORA,
+            log_dir=tmp_path,
             env=env,
+            name="backend",
+            ready_path="/login",
         )
         for port in ports
     ]
@@ -132,16 +137,8 @@ def deployment(tmp_path, redis_server):
         tmp_path / "nginx.out",
     )
     try:
-        for backend, port in zip(backends, ports, strict=True):
-            backend.start()
-            up = wait_until(
-                lambda p=port: (
-                    httpx.get(f"http://127.0.0.1:{p}/login", timeout=2).status_code == 200
-                ),
-                30,
-                0.1,
-            )
-            assert up, f"backend {port} did not start:\n{backend.log_tail()}"
+        for backend in backends:
+            backend.start().wait_ready(30)
         proxy.start()
         assert wait_until(lambda: can_connect(listen), 10), (
             "nginx did not start:\n"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,56 +9,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services import free_port, wait_until
-from tests.sessions.conftest import COOKIE_SECRET, ROOT, SECRET
+from tests.services.appserver import AppProcess, app_env, app_process
+from tests.sessions.conftest import COOKIE_SECRET, SECRET
 
 SETTINGS = "tests.test_apps.settings_mods.session_redis"
 
 
-class ServerProcess:
-    def __init__(
-        self, settings: str, env: dict[str, str], log_path: Any, unset: tuple[str, ...] = ()
-    ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        e = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1", **env)
-        for name in ("TORNGAS_APP_SETTINGS", *unset):
-            e.pop(name, None)
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "tests/test_apps/runserver.py",
-                f"--port={self.port}",
-                f"--settings={settings}",
-            ],
-            cwd=ROOT,
-            env=e,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 20) -> ServerProcess:
-        def up() -> bool:
-            return httpx.get(self.url + "/public", timeout=1).status_code == 200
-
-        assert wait_until(up, timeout), "server did not start:\n" + self.output()
-        return self
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
+def start_server(
+    settings: str, env: dict[str, str], log_dir: Any, unset: tuple[str, ...] = ()
+) -> AppProcess:
+    """runserver.py with ``settings`` and ``env``, without the variables in ``unset``
+    (started; ``wait_ready()`` waits for /public)."""
+    return app_process(
+        settings, env=app_env(env, unset=unset), log_dir=log_dir, ready_path="/public"
+    ).start()
 
 
 def env_for(redis_location: str = "127.0.0.1:1", **extra: str) -> dict[str, str]:
@@ -74,10 +35,10 @@ def env_for(redis_location: str = "127.0.0.1:1", **extra: str) -> dict[str, str]
 
 
 @pytest.fixture
-def two_servers(redis_server: Any, tmp_path: Any) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def two_servers(redis_server: Any, tmp_path: Any) -> Iterator[tuple[AppProcess, AppProcess]]:
     env = env_for(redis_server.location)
-    a = ServerProcess(SETTINGS, env, tmp_path / "a.log")
-    b = ServerProcess(SETTINGS, env, tmp_path / "b.log")
+    a = start_server(SETTINGS, env, tmp_path)
+    b = start_server(SETTINGS, env, tmp_path)
     try:
         yield a.wait_ready(), b.wait_ready()
     finally:
@@ -116,9 +77,9 @@ def test_login_on_one_process_read_on_another(two_servers: Any) -> None:
 def _start_refused(
     tmp_path: Any, settings: str, env: dict[str, str], unset: tuple[str, ...] = ()
 ) -> str:
-    server = ServerProcess(settings, env, tmp_path / "refused.log", unset)
+    server = start_server(settings, env, tmp_path, unset)
     try:
-        code = server.proc.wait(30)
+        code = server.wait(30)
     finally:
         server.stop()
     out = server.output()
@@ -160,10 +121,10 @@ def test_debug_starts_with_generated_session_key(tmp_path: Any) -> None:
     """DEBUG on: no secrets needed (a random per-process session key, with a warning)."""
     env = env_for()
     env.pop("TORNGAS_SESSION_SECRET")
-    server = ServerProcess(
+    server = start_server(
         "tests.test_apps.settings_mods.session_debug",
         env,
-        tmp_path / "debug.log",
+        tmp_path,
         unset=("TORNGAS_SESSION_SECRET",),
     )
     try:

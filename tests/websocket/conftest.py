@@ -8,15 +8,11 @@ import logging
 import os
 import socket
 import struct
-import subprocess
-import sys
 from typing import Any
 
-import httpx
+from tests.services import free_port
+from tests.services.appserver import ROOT, AppProcess, app_env, runserver_argv
 
-from tests.services import free_port, wait_until
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COOKIE = "__TORNADOSSID"
 
 
@@ -151,50 +147,22 @@ class RawWebSocket:
         self.sock.close()
 
 
-class ChatServer:
-    """The wsapp chat app as its own server process (``runserver.py``)."""
+class ChatServer(AppProcess):
+    """The wsapp chat app as its own server process (``runserver.py``), started."""
 
     def __init__(self, redis_url: str, tmpdir: Any) -> None:
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
-        env["TEST_BROADCAST_REDIS"] = redis_url
-        env.pop("TORNGAS_APP_SETTINGS", None)
-        self.log_path = os.path.join(str(tmpdir), f"chat-{self.port}.log")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "tests/test_apps/runserver.py",
-                f"--port={self.port}",
-                "--settings=tests.websocket.wsapp.settings",
-            ],
+        port = free_port()
+        super().__init__(
+            runserver_argv(port, "tests.websocket.wsapp.settings"),
+            port=port,
             cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            log_dir=tmpdir,
+            env=app_env({"TEST_BROADCAST_REDIS": redis_url}),
+            name="chat",
         )
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws = f"ws://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+        self.start()
 
     def wait_ready(self, timeout: float = 30) -> ChatServer:
-        ok = wait_until(lambda: httpx.get(self.url + "/", timeout=1).status_code == 200, timeout)
-        assert ok, "chat server did not start:\n" + self.output()
+        super().wait_ready(timeout)
         return self
-
-    def output(self) -> str:
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
