@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import runpy
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,20 @@ AGORA = ROOT / "examples" / "agora"
 
 if str(AGORA) not in sys.path:
     sys.path.append(str(AGORA))  # appended: the example never shadows a test module
+
+
+def run_in_agora(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python *args`` in the example's directory with ``env``: output captured as
+    text, at most 60 s."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, *args],
+        cwd=AGORA,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def agora_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.examples.conftest import AGORA, post_form, signup, xsrf_from
+from tests.examples.conftest import AGORA, post_form, run_in_agora, signup, xsrf_from
 from tests.services import ManagedProcess, can_connect, free_port, require_binary, wait_until
 from tests.services.appserver import AppProcess, app_env
 
@@ -89,14 +88,8 @@ def deployment(tmp_path, redis_server):
         pythonpath=None,  # the example runs from its own directory
     )
     # Migrate once, before the processes start (deploy/agora-migrate.service).
-    migrate = subprocess.run(
-        [sys.executable, "-m", "torngas.cli", "db", "--settings=settings.production", "upgrade"],
-        cwd=AGORA,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    migrate = run_in_agora(
+        "-m", "torngas.cli", "db", "--settings=settings.production", "upgrade", env=env
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     ports = [free_port(), free_port()]

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from tests.examples.conftest import AGORA
+from tests.examples.conftest import run_in_agora
 
 # Settings read in subprocesses: no server, nothing to repeat in the ASGI pass.
 pytestmark = pytest.mark.tornado_only("no server involved")
@@ -41,18 +40,14 @@ SECRETS = {
 }
 
 
-def run(env_overrides: dict[str, str], code: str = SHOW) -> subprocess.CompletedProcess[str]:
+def clean_env(overrides: dict[str, str]) -> dict[str, str]:
+    """This environment without AGORA_* and TORNGAS_* variables, then ``overrides``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGORA_", "TORNGAS_"))}
-    env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=AGORA,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return {**env, **overrides}
+
+
+def run(env_overrides: dict[str, str], code: str = SHOW) -> subprocess.CompletedProcess[str]:
+    return run_in_agora("-c", code, env=clean_env(env_overrides))
 
 
 def test_mariadb_replicas_and_redis_cluster_from_the_environment():
@@ -92,17 +87,8 @@ def test_postgresql_primary_alone():
 
 def test_the_server_will_not_start_without_the_secrets():
     env = {"TORNGAS_COOKIE_SECRET": SECRETS["TORNGAS_COOKIE_SECRET"]}
-    r = subprocess.run(
-        [sys.executable, "runserver.py", "--settings=settings.production", "--port=1"],
-        cwd=AGORA,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AGORA_", "TORNGAS_"))},
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    r = run_in_agora(
+        "runserver.py", "--settings=settings.production", "--port=1", env=clean_env(env)
     )
     assert r.returncode == 2
     assert "TORNGAS_SESSION_SECRET" in r.stderr
