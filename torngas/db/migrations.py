@@ -25,10 +25,14 @@ run_migrations()
 '''
 
 SCRIPT_MAKO = '''\
-"""${message}
+<%
+    revises = down_revision or "(first revision)"
+    if isinstance(revises, (list, tuple)):
+        revises = ", ".join(revises)
+%>"""${message}
 
 Revision ID: ${up_revision}
-Revises: ${", ".join(down_revision) if isinstance(down_revision, (list, tuple)) else (down_revision or "(first revision)")}
+Revises: ${revises}
 Create Date: ${create_date}
 """
 
