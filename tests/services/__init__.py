@@ -158,6 +158,7 @@ class PrivateServer:
         self.binary = require_binary(self.binary_name)
         self.tmpdir = Path(tmpdir)
         self.tmpdir.mkdir(parents=True, exist_ok=True)
+        self._own_port = not port  # chosen here: may be chosen again if lost
         self.port = port or free_port()
         self.extra = list(extra)
         self.process: ManagedProcess | None = None
@@ -177,12 +178,26 @@ class PrivateServer:
         raise NotImplementedError
 
     def start(self, timeout: float = 10.0) -> Any:
-        self.process = ManagedProcess(self.argv(), self.tmpdir / f"stdout-{self.port}.log").start()
-        if not wait_until(self.ready, timeout):
-            tail = self.log_tail() or self.process.log_tail()
+        for _attempt in range(3):
+            process = ManagedProcess(self.argv(), self.tmpdir / f"stdout-{self.port}.log")
+            self.process = process.start()
+
+            def up(process: ManagedProcess = process) -> bool:
+                # Our own process must be the one answering: between free_port()
+                # and the bind, another test run may have taken the port (our
+                # server then exits, and ready() would talk to theirs).
+                return process.alive() and self.ready()
+
+            if wait_until(up, timeout) and wait_until(
+                lambda p=process: not p.alive(), 0.05, interval=0.01
+            ) is False:
+                return self
+            tail = self.log_tail() or process.log_tail()
             self.stop()
-            unavailable(f"{self.binary_name} on port {self.port} did not start: {tail}")
-        return self
+            if not self._own_port or port_is_free(self.port):
+                unavailable(f"{self.binary_name} on port {self.port} did not start: {tail}")
+            self.port = free_port()  # lost the port to someone else: take another
+        unavailable(f"{self.binary_name}: no free port after 3 attempts")
 
     def stop(self) -> None:
         if self.process is not None:
