@@ -28,7 +28,10 @@ __all__ = [
     "check_production_settings",
     "client_ip",
     "is_safe_redirect",
+    "peer_ip",
+    "resolve_forwarded",
     "safe_redirect_url",
+    "trusted_networks",
 ]
 
 log = logging.getLogger("torngas.security")
@@ -152,6 +155,52 @@ def peer_ip(request: Any) -> str:
     return str(orig or getattr(request, "remote_ip", None) or "0.0.0.0")
 
 
+def trusted_networks(entries: Iterable[str]) -> tuple[Any, ...]:
+    """``TRUSTED_PROXIES`` entries (addresses or networks) as parsed networks
+    (cached; an entry that does not parse is logged once and ignored)."""
+    return _networks(tuple(str(e) for e in entries or ()))
+
+
+def resolve_forwarded(
+    peer: str, headers: Any, networks: tuple[Any, ...]
+) -> tuple[str, str | None]:
+    """``(client IP, scheme or None)`` for a request from the TCP peer ``peer``.
+
+    The forwarding headers are believed only when ``peer`` is in ``networks``
+    (see :func:`trusted_networks`): ``X-Forwarded-For`` walked from the right,
+    skipping trusted proxies, then ``X-Real-Ip``; the scheme from ``X-Scheme``
+    or ``X-Forwarded-Proto`` (``http``/``https`` only). From any other peer the
+    answer is ``(peer, None)``: a client cannot choose its IP or scheme by
+    sending a header. Both transports (Tornado's server and ASGI) use this.
+    """
+    if not _trusted(peer, networks):
+        return peer, None
+    proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto")
+    scheme = None
+    if proto:
+        proto = proto.split(",")[-1].strip().lower()
+        if proto in ("http", "https"):
+            scheme = proto
+    forwarded = headers.get_list("X-Forwarded-For") if hasattr(headers, "get_list") else []
+    hops = [h for value in forwarded for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        ip = _parse_ip(hop)
+        if ip is None:
+            return peer, scheme  # garbage from a proxy we trust: believe nobody
+        if not _trusted(ip, networks):
+            return ip, scheme
+    real = headers.get("X-Real-Ip")
+    if real:
+        ip = _parse_ip(real)
+        if ip is not None:
+            return ip, scheme
+    if hops:
+        ip = _parse_ip(hops[0])
+        if ip is not None:
+            return ip, scheme
+    return peer, scheme
+
+
 def client_ip(
     request: Any, trusted_proxies: Iterable[str] | None = None, xheaders: bool | None = None
 ) -> str:
@@ -162,7 +211,8 @@ def client_ip(
     ``XHEADERS`` setting) *and* the TCP peer is in ``trusted_proxies`` (default:
     ``TRUSTED_PROXIES``; addresses or networks such as ``10.0.0.0/8``). Otherwise
     the TCP peer's address is the answer: a client cannot choose its IP by
-    sending a header.
+    sending a header. (With ``XHEADERS`` on, both transports already put this
+    answer in ``request.remote_ip``.)
     """
     peer = peer_ip(request)
     if xheaders is None or trusted_proxies is None:
@@ -174,28 +224,7 @@ def client_ip(
             trusted_proxies = settings.get("TRUSTED_PROXIES", ()) or ()
     if not xheaders:
         return peer
-    networks = _networks(tuple(str(p) for p in trusted_proxies))
-    if not _trusted(peer, networks):
-        return peer
-    headers = request.headers
-    forwarded = headers.get_list("X-Forwarded-For") if hasattr(headers, "get_list") else []
-    hops = [h for value in forwarded for h in value.split(",") if h.strip()]
-    for hop in reversed(hops):
-        ip = _parse_ip(hop)
-        if ip is None:
-            return peer  # garbage from a proxy we trust: believe nobody
-        if not _trusted(ip, networks):
-            return ip
-    real = headers.get("X-Real-Ip")
-    if real:
-        ip = _parse_ip(real)
-        if ip is not None:
-            return ip
-    if hops:
-        ip = _parse_ip(hops[0])
-        if ip is not None:
-            return ip
-    return peer
+    return resolve_forwarded(peer, request.headers, trusted_networks(trusted_proxies))[0]
 
 
 # ---------------------------------------------------------------- secrets

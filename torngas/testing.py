@@ -39,10 +39,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import tornado.netutil
-from tornado.httpserver import HTTPServer
 from tornado.testing import AsyncHTTPTestCase
 
 from torngas.conf import override_settings
+from torngas.httpserver import TorngasHTTPServer
 
 __all__ = ["LiveServer", "serve", "make_app", "TorngasTestCase", "TRANSPORTS", "default_transport"]
 
@@ -137,7 +137,7 @@ class LiveServer:
         kwargs = dict(settings.HTTPSERVER or {})
         kwargs.setdefault("xheaders", bool(settings.XHEADERS))
         kwargs.update(self.httpserver_kwargs)
-        server = HTTPServer(self.app, **kwargs)
+        server = TorngasHTTPServer(self.app, **kwargs)
         server.add_sockets(sockets)
         self._ready.set()
         await self._stop.wait()

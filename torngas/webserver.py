@@ -45,6 +45,7 @@ from tornado.web import URLSpec
 
 from torngas.conf import settings
 from torngas.exceptions import ArgumentError, ImproperlyConfigured, TorngasError
+from torngas.httpserver import TorngasHTTPServer
 
 __all__ = ["Server", "run", "define_options"]
 
@@ -189,7 +190,9 @@ class Server:
         """Create the HTTP server for the application (and add ``sockets``)."""
         if self.application is None:
             raise ImproperlyConfigured("load_httpserver: call load_application() first")
-        self.httpserver = HTTPServer(self.application, **self._httpserver_kwargs(**kwargs))
+        self.httpserver = TorngasHTTPServer(
+            self.application, **self._httpserver_kwargs(**kwargs)
+        )
         if sockets:
             self.httpserver.add_sockets(sockets)
         return self.httpserver
