@@ -10,6 +10,7 @@ With no middleware configured, the only per-request cost over a plain
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sys
 import time
@@ -20,7 +21,8 @@ from typing import Any
 import tornado
 from tornado import httputil
 from tornado.iostream import StreamClosedError
-from tornado.web import HTTPError, RequestHandler
+from tornado.util import ObjectDict
+from tornado.web import HTTPError, RequestHandler, _UIModuleNamespace
 
 from torngas.middleware.manager import MiddlewareManager, RequestChain
 from torngas.signal import (
@@ -48,6 +50,37 @@ def _http_date() -> str:
 
 _MISSING: Any = object()
 _PENDING_FINISHES: set[asyncio.Future[None]] = set()
+_sha1 = hashlib.sha1
+_ResponseStartLine = httputil.ResponseStartLine
+
+# Methods whose Tornado/torngas versions the fast paths below inline. A handler
+# class overriding any of them takes Tornado's own path for that step.
+_FINISH_METHODS = (
+    "compute_etag",
+    "set_etag_header",
+    "check_etag_header",
+    "flush",
+    "set_header",
+    "add_header",
+    "_should_not_send_content",
+    "_clear_representation_headers",
+)
+
+
+class _LazyUI:
+    """``handler.ui`` (the template namespace's ``_tt_modules``/``modules`` and
+    UI methods), built on first access instead of for every request. A plain
+    assignment (Tornado's ``__init__``, ``_break_cycles``) replaces it."""
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        app = obj.application
+        ui = ObjectDict((n, obj._ui_method(m)) for n, m in app.ui_methods.items())  # noqa: SLF001
+        ui["_tt_modules"] = _UIModuleNamespace(obj, app.ui_modules)
+        ui["modules"] = ui["_tt_modules"]
+        obj.__dict__["ui"] = ui
+        return ui
 
 
 class HandlerHooksMixin:
@@ -151,7 +184,93 @@ class HandlerHooksMixin:
 
 
 class WebHandler(HandlerHooksMixin, RequestHandler):
-    """Base handler for pages: middleware hooks, configured template engine."""
+    """Base handler for pages: middleware hooks, configured template engine.
+
+    Per request it does what :class:`tornado.web.RequestHandler` does, with less
+    Python work: ``ui`` is built on first access, and ``finish()`` inlines
+    Tornado's ``set_etag_header``/``check_etag_header``/``flush`` (the ``Etag``
+    is still sent on every GET/HEAD 200; ``If-None-Match`` is only parsed when
+    the request has one). A subclass overriding one of those methods, or with
+    an output transform (``compress_response``), gets Tornado's own path.
+    """
+
+    ui = _LazyUI()
+    #: Set per class (``__init_subclass__``): may the fast paths be taken.
+    _fast_init = True
+    _fast_finish = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _set_fast_flags(cls)
+
+    def __init__(
+        self, application: Any, request: httputil.HTTPServerRequest, **kwargs: Any
+    ) -> None:
+        if not self._fast_init:
+            super().__init__(application, request, **kwargs)
+            return
+        # RequestHandler.__init__ (Tornado 6), minus the eager ``ui`` namespace.
+        self._url_kwargs = kwargs
+        self._mw = getattr(application, "middleware", _NO_MIDDLEWARE)
+        self.application = application
+        self.request = request
+        self._headers_written = False
+        self._finished = False
+        self._auto_finish = True
+        self._prepared_future = None
+        self.clear()
+        request.connection.set_close_callback(self.on_connection_close)  # type: ignore[union-attr]
+        self.initialize(**kwargs)
+
+    def _finish_fast(self, chunk: str | bytes | dict[str, Any] | None) -> Any:
+        """Tornado's ``finish()`` + ``flush()`` for a response not flushed yet,
+        without output transforms, with the default etag methods inlined."""
+        if chunk is not None:
+            self.write(chunk)
+        request = self.request
+        headers = self._headers
+        as_list = headers._as_list  # noqa: SLF001
+        status = self._status_code
+        if status == 200 and request.method in ("GET", "HEAD") and "Etag" not in as_list:
+            buf = self._write_buffer
+            if len(buf) == 1:
+                digest = _sha1(buf[0]).hexdigest()
+            else:
+                hasher = _sha1()
+                for part in buf:
+                    hasher.update(part)
+                digest = hasher.hexdigest()
+            headers["Etag"] = f'"{digest}"'
+            if "If-None-Match" in request.headers and self.check_etag_header():
+                self._write_buffer = []
+                self.set_status(304)
+                status = 304
+        if status in (204, 304) or 100 <= status < 200:
+            if self._write_buffer:
+                raise RuntimeError(f"Cannot send body with status code HTTP{status}")
+            self._clear_representation_headers()
+        elif "Content-Length" not in as_list:
+            headers["Content-Length"] = str(sum(len(part) for part in self._write_buffer))
+        connection = request.connection
+        connection.set_close_callback(None)  # type: ignore[union-attr]
+        body = b"".join(self._write_buffer)
+        self._write_buffer = []
+        self._headers_written = True
+        if request.method == "HEAD":
+            body = b""
+        new_cookie = self.__dict__.get("_new_cookie")
+        if new_cookie is not None:
+            for cookie in new_cookie.values():
+                self.add_header("Set-Cookie", cookie.OutputString(None))
+        future = connection.write_headers(  # type: ignore[union-attr]
+            _ResponseStartLine("", self._status_code, self._reason), headers, body
+        )
+        connection.finish()  # type: ignore[union-attr]
+        self._log()
+        self._finished = True
+        self.on_finish()
+        self._break_cycles()
+        return future
 
     def render_string(self, template_name: str, **kwargs: Any) -> bytes:
         """Runs the ``process_render`` hooks, then renders with the engine from
@@ -205,6 +324,13 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                 _PENDING_FINISHES.add(task)  # a strong reference until it is done
                 task.add_done_callback(_PENDING_FINISHES.discard)
                 return task
+        if (
+            self._fast_finish
+            and not self._finished
+            and not self._headers_written
+            and not self.__dict__.get("_transforms", True)
+        ):
+            return self._finish_fast(chunk)
         return super().finish(chunk)
 
     async def _finish_after(self, pending: Awaitable[Any]) -> None:
@@ -233,6 +359,17 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         if mw.exception_hooks and mw.run_exception(self, self._chain(), typ, value, tb):
             return
         super().log_exception(typ, value, tb)
+
+
+def _set_fast_flags(cls: type[WebHandler]) -> None:
+    mro = cls.__mro__
+    after = mro[mro.index(WebHandler) + 1 :]
+    cls._fast_init = all(
+        "__init__" not in c.__dict__
+        for c in after
+        if c not in (HandlerHooksMixin, RequestHandler, object)
+    )
+    cls._fast_finish = all(getattr(cls, m) is getattr(WebHandler, m) for m in _FINISH_METHODS)
 
 
 class ErrorHandler(WebHandler):

@@ -134,3 +134,60 @@ class EchoWS(WebSocketHandler):
 class State(WebHandler):
     def get(self) -> None:
         self.write({k: v for k, v in SEEN.items() if isinstance(v, bool | int | str | list)})
+
+
+class Parts(WebHandler):
+    """Several writes and a cookie: the etag hashes every part, the cookie
+    goes out on 200 and 304 alike."""
+
+    def get(self) -> None:
+        self.set_cookie("seen", "1")
+        for i in range(3):
+            self.write(f"part{i};")
+
+    head = get
+
+
+class CustomEtag(WebHandler):
+    """A handler's own ``compute_etag`` takes Tornado's path."""
+
+    def compute_etag(self) -> str | None:
+        return '"v1"'
+
+    def get(self) -> None:
+        self.write("custom")
+
+
+class NoEtag(WebHandler):
+    def compute_etag(self) -> str | None:
+        return None
+
+    def get(self) -> None:
+        self.write("no etag")
+
+
+class Status(WebHandler):
+    def get(self, code: str) -> None:
+        self.set_status(int(code))
+        if int(code) not in (204, 304):
+            self.write("status")
+
+
+class BodyOn204(WebHandler):
+    def get(self) -> None:
+        self.set_status(204)
+        self.write("not allowed")
+
+
+class UiModules(WebHandler):
+    """``self.ui`` is built on first access (torngas) but has what Tornado puts in it."""
+
+    def get(self) -> None:
+        ui = self.ui
+        form = ui["modules"].xsrf_form_html()
+        self.write(",".join(sorted(ui)) + "|" + ("_xsrf" in form and "hidden" in form) * "xsrf")
+
+
+class Big(WebHandler):
+    def get(self) -> None:
+        self.write("big " * 2000)  # past GZipContentEncoding.MIN_LENGTH

@@ -14,4 +14,11 @@ urls = route(
     u(r"/form", "Form"),
     u(r"/ws", "EchoWS"),
     u(r"/state", "State"),
+    u(r"/parts", "Parts"),
+    u(r"/custom-etag", "CustomEtag"),
+    u(r"/no-etag", "NoEtag"),
+    u(r"/status/(\d+)", "Status"),
+    u(r"/body-on-204", "BodyOn204"),
+    u(r"/ui", "UiModules"),
+    u(r"/big", "Big"),
 )

@@ -1,0 +1,142 @@
+"""torngas handlers' cheaper ``__init__``/``finish``: every Tornado semantic of
+the response they build stays (etag and 304, HEAD, cookies, 204/304 without
+body, custom ``compute_etag``, output transforms, ``ui``), on both transports."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import pytest
+import tornado.web
+from tornado import httputil
+
+from torngas.handler import ApiHandler, WebHandler
+from torngas.testing import serve
+
+APP = ["tests.asgi.asgiapp"]
+PARTS = b"part0;part1;part2;"
+
+
+def test_etag_is_tornados_hash_of_every_part_and_if_none_match_forms(transport):
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.get("/parts")
+        etag = f'"{hashlib.sha1(PARTS).hexdigest()}"'
+        assert r.status_code == 200 and r.content == PARTS
+        assert r.headers["etag"] == etag
+        assert r.headers["content-length"] == str(len(PARTS))
+        assert "seen=1" in r.headers["set-cookie"]
+        for inm in (etag, f'"x", {etag}', "*", f"W/{etag}"):
+            again = client.get("/parts", headers={"If-None-Match": inm})
+            assert again.status_code == 304, inm
+            assert again.content == b""
+            assert again.headers["etag"] == etag
+            assert "seen=1" in again.headers["set-cookie"]  # cookies survive a 304
+            assert "content-length" not in again.headers
+        assert client.get("/parts", headers={"If-None-Match": '"x"'}).status_code == 200
+        assert client.get("/parts", headers={"If-None-Match": ""}).status_code == 200
+
+
+def test_head_has_the_get_headers_and_no_body(transport):
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.head("/parts")
+        assert r.status_code == 200 and r.content == b""
+        assert r.headers["content-length"] == str(len(PARTS))
+        assert r.headers["etag"] == f'"{hashlib.sha1(PARTS).hexdigest()}"'
+
+
+def test_a_handlers_own_compute_etag_is_used(transport):
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.get("/custom-etag")
+        assert r.headers["etag"] == '"v1"' and r.text == "custom"
+        assert client.get("/custom-etag", headers={"If-None-Match": '"v1"'}).status_code == 304
+        r = client.get("/no-etag")
+        assert "etag" not in r.headers and r.text == "no etag"
+
+
+def test_no_etag_on_other_statuses_and_no_body_on_204_304(transport):
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.get("/status/201")
+        assert r.status_code == 201 and r.text == "status" and "etag" not in r.headers
+        r = client.get("/status/204")
+        assert r.status_code == 204 and r.content == b"" and "content-length" not in r.headers
+        r = client.get("/body-on-204")
+        assert r.status_code == 500  # Tornado: "Cannot send body with status code HTTP204"
+
+
+def test_compress_response_takes_tornados_transform_path(transport):
+    with serve(
+        INSTALLED_APPS=APP, transport=transport, TORNADO_CONF={"compress_response": True}
+    ) as client:
+        with client.stream("GET", "/big", headers={"Accept-Encoding": "gzip"}) as r:
+            raw = b"".join(r.iter_raw())
+        assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+        assert gzip.decompress(raw) == b"big " * 2000
+        assert r.headers["etag"] == f'"{hashlib.sha1(b"big " * 2000).hexdigest()}"'
+        assert r.headers["content-length"] == str(len(raw))
+
+
+def test_ui_is_built_on_first_access_with_tornados_entries(transport):
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        assert client.get("/ui").text == "_tt_modules,modules|xsrf"
+
+
+class _Conn:
+    def set_close_callback(self, callback):
+        self.callback = callback
+
+
+class _Plain(WebHandler):
+    pass
+
+
+class _Api(ApiHandler):
+    pass
+
+
+class _Mixin:
+    def __init__(self, *args, **kwargs):
+        self.mixin_ran = True
+        super().__init__(*args, **kwargs)
+
+
+class _AfterMixin(WebHandler, _Mixin):
+    pass
+
+
+class _OwnEtag(WebHandler):
+    def compute_etag(self):
+        return None
+
+
+@pytest.mark.parametrize("cls", [_Plain, _Api])
+def test_fast_init_sets_what_tornados_init_sets(cls):
+    """Tornado's ``RequestHandler.__init__`` and torngas's must leave the same
+    attributes (``ui`` aside, built lazily); a Tornado upgrade adding one fails here."""
+    app = tornado.web.Application()
+    request = httputil.HTTPServerRequest(
+        start_line=httputil.RequestStartLine("GET", "/", "HTTP/1.1"),
+        headers=httputil.HTTPHeaders({"Host": "t"}),
+        connection=_Conn(),
+    )
+    fast = cls(app, request)
+    slow = cls.__new__(cls)
+    slow._url_kwargs = {}
+    slow._mw = fast._mw
+    tornado.web.RequestHandler.__init__(slow, app, request)
+    assert set(vars(slow)) - set(vars(fast)) == {"ui"}
+    assert set(vars(fast)) - set(vars(slow)) == set()
+    assert set(fast.ui) == set(slow.ui)
+    assert cls._fast_init and cls._fast_finish
+
+
+def test_classes_that_need_tornados_paths_get_them():
+    assert _AfterMixin._fast_init is False  # a mixin __init__ after RequestHandler in the MRO
+    app = tornado.web.Application()
+    request = httputil.HTTPServerRequest(
+        start_line=httputil.RequestStartLine("GET", "/", "HTTP/1.1"),
+        headers=httputil.HTTPHeaders({"Host": "t"}),
+        connection=_Conn(),
+    )
+    assert _AfterMixin(app, request).mixin_ran is True
+    assert _OwnEtag._fast_finish is False
