@@ -22,6 +22,11 @@ __all__ = ["Application", "tornado_settings"]
 
 log = logging.getLogger("torngas.application")
 _access_log = logging.getLogger("tornado.access")
+_CLOSERS = (
+    ("torngas.cache", "close_caches", "caches"),
+    ("torngas.db.connection", "close_async_connections", "database connections"),
+    ("torngas.broadcast", "close_broadcasters", "broadcast connections"),
+)
 
 
 def tornado_settings(**overrides: Any) -> dict[str, Any]:
@@ -104,22 +109,29 @@ class Application(tornado.web.Application):
             self.middleware.run_init(self)
 
     async def shutdown(self) -> None:
-        """Release process-wide resources (the thread pool, cache clients)."""
+        """Release process-wide resources: ``process_shutdown`` hooks, the thread
+        pool, cache clients, async database connections, the broadcast
+        subscriber. Runs on the serving loop when the server stops (both
+        transports)."""
         import sys
 
         from torngas import concurrent
 
         await self.middleware.run_shutdown(self)
         concurrent.shutdown(wait=False)
-        cache_mod = sys.modules.get("torngas.cache")
-        close = getattr(cache_mod, "close_caches", None)
-        if close is not None:
+        # What this process opened on the serving loop, for the features in use
+        # (a module never imported has nothing open): cache clients, async
+        # database connections, the broadcast subscriber connection.
+        for module, attr, what in _CLOSERS:
+            close = getattr(sys.modules.get(module), attr, None)
+            if close is None:
+                continue
             try:
                 result = close()
                 if asyncio.iscoroutine(result):
                     await result
             except Exception:
-                log.exception("closing caches failed")
+                log.exception("closing %s failed", what)
 
     @property
     def inflight(self) -> int:

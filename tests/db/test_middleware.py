@@ -194,3 +194,17 @@ def test_primary_down_gives_503_and_recovers(
             assert wait_until(lambda: checked_out() == 0, timeout=5)
     connections.reset()
     assert User.__tablename__ == "tg_users"
+
+
+@pytest.mark.timeout(60)
+def test_server_shutdown_closes_the_async_connections_on_its_loop(db_settings: dict) -> None:
+    opened = []
+    with app(**db_settings) as client:
+        assert client.get("/async/users").status_code == 200
+        opened = [s for s in connections["default"].slots if s._async is not None]
+        assert opened  # the request used the async engine
+        pools = [s._async.pool for s in opened]
+    # Application.shutdown ran on the server's loop: the async engines were
+    # disposed there (their connections closed, not left to the collector).
+    assert all(s._async is None for s in connections["default"].slots)
+    assert all(p.checkedin() == 0 and p.checkedout() == 0 for p in pools)

@@ -63,22 +63,13 @@ def agora_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def agora(tmp_path: Path) -> Iterator[Any]:
     """A live Agora on a free port (``torngas.testing.serve``), tables created."""
-    from torngas.db.connection import connections
     from torngas.db.dbalchemy import create_all
-    from torngas.db.scope import wait_closed
     from torngas.testing import serve
 
+    # Application.shutdown closes the async pools on the loop that opened them.
     with serve(**agora_settings(tmp_path)) as client:
         create_all("default")
         yield client
-
-        async def close_pools():
-            await wait_closed()  # the last request's session may still be closing
-            await connections.areset()
-
-        # Close the async pools on the loop that opened them. (Application.shutdown
-        # does not: the aiosqlite connections would be left to the garbage collector.)
-        client.server.call(close_pools)
 
 
 XSRF_INPUT = re.compile(r'name="_xsrf" value="([^"]+)"')

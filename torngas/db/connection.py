@@ -115,9 +115,14 @@ class EngineSlot:
         if self._sync is not None:
             self._sync.dispose()
             self._sync = None
+        await self.aclose_async()
+
+    async def aclose_async(self) -> None:
+        """Close the async engine's connections (they belong to the running
+        loop); the engine is made again on next use. Sync pools stay."""
         if self._async is not None:
-            await self._async.dispose()
-            self._async = None
+            engine, self._async = self._async, None
+            await engine.dispose()
 
 
 class ConnectionGroup:
@@ -169,6 +174,10 @@ class ConnectionGroup:
     async def adispose(self) -> None:
         for slot in self.slots:
             await slot.adispose()
+
+    async def aclose_async(self) -> None:
+        for slot in self.slots:
+            await slot.aclose_async()
 
 
 class ConnectionRegistry:
@@ -233,6 +242,14 @@ class ConnectionRegistry:
         for group in (groups or {}).values():
             group.dispose()
 
+    async def aclose_async(self) -> None:
+        """Close every async engine's connections on the running loop (server
+        shutdown: ``Application.shutdown`` calls it). Settings stay loaded."""
+        with self._lock:
+            groups = list((self._groups or {}).values())
+        for group in groups:
+            await group.aclose_async()
+
     async def areset(self) -> None:
         """Like :meth:`reset`, closing async connections properly."""
         with self._lock:
@@ -242,6 +259,15 @@ class ConnectionRegistry:
 
 
 connections = ConnectionRegistry()
+
+
+async def close_async_connections() -> None:
+    """Close the async database connections of the running loop (called by
+    ``Application.shutdown``), once the sessions still closing have closed."""
+    from torngas.db.scope import wait_closed
+
+    await wait_closed()
+    await connections.aclose_async()
 
 
 def _on_setting_changed(sender: Any = None, setting: str = "", **kwargs: Any) -> None:
