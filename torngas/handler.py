@@ -20,7 +20,9 @@ from typing import Any
 
 import tornado
 from tornado import httputil
+from tornado.concurrent import future_set_result_unless_cancelled
 from tornado.iostream import StreamClosedError
+from tornado.log import app_log
 from tornado.util import ObjectDict
 from tornado.web import HTTPError, RequestHandler, _UIModuleNamespace
 
@@ -198,6 +200,7 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
     #: Set per class (``__init_subclass__``): may the fast paths be taken.
     _fast_init = True
     _fast_finish = True
+    _fast_execute = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -221,6 +224,63 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         self.clear()
         request.connection.set_close_callback(self.on_connection_close)  # type: ignore[union-attr]
         self.initialize(**kwargs)
+
+    async def _execute(self, transforms: list[Any], *args: bytes, **kwargs: bytes) -> None:
+        """Tornado's ``_execute`` with less work for the usual request: the body
+        is parsed only when it has a Content-Type (Tornado's parser ignores it
+        otherwise), the cross-origin check is skipped for safe methods as Tornado
+        does (without the call). ``@stream_request_body`` handlers, and classes
+        overriding ``_cross_origin_protection``, run Tornado's own."""
+        if self._stream_request_body or not self._fast_execute:  # type: ignore[attr-defined]
+            return await RequestHandler._execute(self, transforms, *args, **kwargs)  # noqa: SLF001
+        self._transforms = transforms
+        request = self.request
+        try:
+            method = request.method
+            if method not in self.SUPPORTED_METHODS:
+                raise HTTPError(405)
+            if "Content-Type" in request.headers:
+                try:
+                    request._parse_body()  # noqa: SLF001
+                except httputil.HTTPInputError as e:
+                    raise HTTPError(400, f"Invalid body: {e}") from e
+            decode = self.decode_argument
+            self.path_args = [decode(arg) for arg in args] if args else []
+            self.path_kwargs = {k: decode(v, name=k) for k, v in kwargs.items()} if kwargs else {}
+            if method not in ("HEAD", "OPTIONS", "GET"):
+                self._cross_origin_protection()
+            result = self.prepare()
+            if result is not None:
+                result = await result
+            if self._prepared_future is not None:
+                future_set_result_unless_cancelled(self._prepared_future, None)
+            if self._finished:
+                return
+            result = getattr(self, method.lower())(*self.path_args, **self.path_kwargs)  # type: ignore[union-attr]
+            if result is not None:
+                result = await result
+            if self._auto_finish and not self._finished:
+                self.finish()
+        except (Exception, asyncio.CancelledError) as e:
+            # Tornado's handling, unchanged.
+            task = asyncio.current_task()
+            if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
+                result = None
+                if not self._finished:
+                    try:
+                        self.send_error(500)
+                    except Exception:
+                        app_log.error("Exception in exception handler", exc_info=True)
+                raise
+            try:
+                self._handle_request_exception(e)
+            except Exception:
+                app_log.error("Exception in exception handler", exc_info=True)
+            finally:
+                result = None  # noqa: F841 - no circular reference through the frame
+        finally:
+            if self._prepared_future is not None and not self._prepared_future.done():
+                self._prepared_future.set_result(None)
 
     def _finish_fast(self, chunk: str | bytes | dict[str, Any] | None) -> Any:
         """Tornado's ``finish()`` + ``flush()`` for a response not flushed yet,
@@ -370,6 +430,7 @@ def _set_fast_flags(cls: type[WebHandler]) -> None:
         if c not in (HandlerHooksMixin, RequestHandler, object)
     )
     cls._fast_finish = all(getattr(cls, m) is getattr(WebHandler, m) for m in _FINISH_METHODS)
+    cls._fast_execute = cls._cross_origin_protection is WebHandler._cross_origin_protection  # noqa: SLF001
 
 
 class ErrorHandler(WebHandler):

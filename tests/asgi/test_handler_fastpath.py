@@ -140,3 +140,23 @@ def test_classes_that_need_tornados_paths_get_them():
     )
     assert _AfterMixin(app, request).mixin_ran is True
     assert _OwnEtag._fast_finish is False
+
+
+def test_execute_decodes_path_arguments_parses_bodies_and_refuses_methods(transport):
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.get("/named/caf%C3%A9?q=1")
+        assert r.text == "str:café|1"
+        assert client.post("/named/a", data={"x": "7"}).text == "a:7"
+        assert client.post("/named/a", content=b"x=7").text == "a:none"  # no Content-Type
+        bad = client.post(
+            "/named/a",
+            content=b"x=7",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Content-Encoding": "gzip",
+            },
+        )
+        assert bad.status_code == 400  # Tornado: "Invalid body: Unsupported Content-Encoding"
+        assert client.delete("/named/a").status_code == 405
+        assert client.request("PROPFIND", "/named/a").status_code == 405
+        assert client.get("/named/boom").status_code == 500

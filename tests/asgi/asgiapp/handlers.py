@@ -191,3 +191,17 @@ class UiModules(WebHandler):
 class Big(WebHandler):
     def get(self) -> None:
         self.write("big " * 2000)  # past GZipContentEncoding.MIN_LENGTH
+
+
+class Named(WebHandler):
+    """Named path groups and an exception: ``_execute``'s decoding and error page."""
+
+    xsrf_exempt = True
+
+    def get(self, name: str) -> None:
+        if name == "boom":
+            raise ValueError("boom")
+        self.write(f"{type(name).__name__}:{name}|{self.get_argument('q', '')}")
+
+    def post(self, name: str) -> None:
+        self.write(f"{name}:{self.get_body_argument('x', 'none')}")

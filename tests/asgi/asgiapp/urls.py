@@ -21,4 +21,5 @@ urls = route(
     u(r"/body-on-204", "BodyOn204"),
     u(r"/ui", "UiModules"),
     u(r"/big", "Big"),
+    u(r"/named/(?P<name>[^/]+)", "Named"),
 )
