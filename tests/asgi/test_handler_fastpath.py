@@ -160,3 +160,20 @@ def test_execute_decodes_path_arguments_parses_bodies_and_refuses_methods(transp
         assert client.delete("/named/a").status_code == 405
         assert client.request("PROPFIND", "/named/a").status_code == 405
         assert client.get("/named/boom").status_code == 500
+
+
+def test_bodies_with_and_without_length_reach_the_handler(transport):
+    """The bridge skips reading the body only when HTTP/1.x says there is none."""
+    with serve(
+        INSTALLED_APPS=APP, transport=transport, HTTPSERVER={"max_body_size": 5000}
+    ) as client:
+
+        def chunks():
+            yield b"a" * 100
+            yield b"b" * 200
+
+        r = client.post("/echo-body", content=chunks())  # Transfer-Encoding: chunked
+        assert r.json() == {"len": 300}
+        assert client.post("/echo-body", content=b"x" * 10).json() == {"len": 10}
+        assert client.post("/echo-body").json() == {"len": 0}
+        assert client.post("/named/a", data={"x": "form"}).text == "a:form"

@@ -156,7 +156,11 @@ class ASGIConnection(_Outbox):
         self._watcher: asyncio.Future[None] | None = None
         #: ``receive``, once the request body was read (for the disconnect watcher).
         self.receive: Callable[[], Any] | None = None
-        self.stream = _Stream(self)
+
+    @property
+    def stream(self) -> _Stream:
+        """``request.connection.stream`` (built when something asks for it)."""
+        return _Stream(self)
 
     # ------------------------------------------------- HTTPConnection API
     def write_headers(
@@ -380,6 +384,13 @@ def _content_length(request: httputil.HTTPServerRequest) -> int | None:
         return None
 
 
+_BODILESS_VERSIONS = frozenset({"HTTP/1.1", "HTTP/1.0"})
+
+
+def _chunked(request: httputil.HTTPServerRequest) -> bool:
+    return "Transfer-Encoding" in request.headers._as_list  # noqa: SLF001
+
+
 async def run_http(
     app: Any,
     request: httputil.HTTPServerRequest,
@@ -398,7 +409,13 @@ async def run_http(
             await _simple(send, 413, "Request Entity Too Large")
             _forget(app, request)
             return
-        body = await _read_body(receive, conn, limit)
+        if length is None and request.version in _BODILESS_VERSIONS and not _chunked(request):
+            # HTTP/1.x without Content-Length or Transfer-Encoding has no body
+            # (RFC 9112 6.3): nothing to wait for. A disconnect meanwhile is
+            # seen by the watcher once the handler suspends.
+            body: bytes | int | None = _EMPTY
+        else:
+            body = await _read_body(receive, conn, limit)
         if body is None:
             _forget(app, request)
             return
