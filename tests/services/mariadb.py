@@ -146,9 +146,10 @@ class MariaDBPair:
         started = time.monotonic()
         try:
             procs = [self.primary.install(), self.replica.install()]
-            for p in procs:
+            for p, server in zip(procs, (self.primary, self.replica), strict=True):
                 if p.wait(120) != 0:
-                    unavailable("mariadb-install-db failed (see its install.log)")
+                    log = (server.dir / "install.log").read_text(errors="replace")[-1500:]
+                    unavailable(f"mariadb-install-db failed (exit {p.returncode}): {log}")
             _chown_tree(self.base, "mysql")
             self.primary.start()
             self.replica.start()
