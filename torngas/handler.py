@@ -51,6 +51,23 @@ def _http_date() -> str:
 
 
 _MISSING: Any = object()
+
+try:  # the C encoder json.dumps uses, without its per-call Python set-up
+    from json.encoder import c_encode_basestring as _c_basestring
+    from json.encoder import c_make_encoder as _c_make_encoder
+except ImportError:  # pragma: no cover - CPython has both
+    _c_make_encoder = _c_basestring = None
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _json_dumps(obj: Any) -> str:
+    """``json.dumps(obj, ensure_ascii=False, default=str)``, same output."""
+    if _c_make_encoder is not None and _c_basestring is not None:
+        encode = _c_make_encoder({}, str, _c_basestring, None, ": ", ", ", False, False, True)
+        return "".join(encode(obj, 0))
+    return _JSON_ENCODER.encode(obj)
+
+
 _PENDING_FINISHES: set[asyncio.Future[None]] = set()
 _sha1 = hashlib.sha1
 _ResponseStartLine = httputil.ResponseStartLine
@@ -500,7 +517,7 @@ class ApiHandler(WebHandler):
         if status_code is not None:
             self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.write(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"))
+        self.write(_json_dumps(obj).encode("utf-8"))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error: dict[str, Any] = {"status": status_code, "message": self._reason}

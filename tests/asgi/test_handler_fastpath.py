@@ -177,3 +177,28 @@ def test_bodies_with_and_without_length_reach_the_handler(transport):
         assert client.post("/echo-body", content=b"x" * 10).json() == {"len": 10}
         assert client.post("/echo-body").json() == {"len": 0}
         assert client.post("/named/a", data={"x": "form"}).text == "a:form"
+
+
+def test_write_json_encodes_as_json_dumps():
+    import datetime
+    import json
+
+    from torngas.handler import _json_dumps
+
+    values = [
+        {"message": "Hello, World!"},
+        "x",
+        1,
+        1.5,
+        float("nan"),
+        None,
+        [1, {"é": "ü\u2028", "n": [True, False]}],
+        {"d": datetime.date(2020, 1, 1), 1: 2},
+    ]
+    for value in values:
+        assert _json_dumps(value) == json.dumps(value, ensure_ascii=False, default=str)
+    circular: list[object] = []
+    circular.append(circular)
+    with pytest.raises(ValueError, match="Circular reference"):
+        _json_dumps(circular)
+    assert _json_dumps([1]) == "[1]"  # a failed call leaves nothing behind
