@@ -69,13 +69,13 @@ class ASGIApplication:
             assert self._factory is not None
             self._app = self._factory()
         from torngas.conf import settings
-        from torngas.security import _networks
+        from torngas.security import trusted_networks
 
         if self._xheaders is None:
             self._xheaders = bool(settings.get("XHEADERS", False))
         if self._trusted_proxies is None:
             self._trusted_proxies = settings.get("TRUSTED_PROXIES", ()) or ()
-        self._networks = _networks(tuple(str(p) for p in self._trusted_proxies))
+        self._networks = trusted_networks(self._trusted_proxies)
         if self._max_body_size is None:
             conf = settings.get("HTTPSERVER", None) or {}
             self._max_body_size = int(conf.get("max_body_size") or _DEFAULT_MAX_BODY)
@@ -146,34 +146,14 @@ class ASGIApplication:
         return ctx
 
     def _apply_xheaders(self, ctx: Context, headers: httputil.HTTPHeaders) -> None:
-        from torngas.security import _parse_ip, _trusted
+        from torngas.security import resolve_forwarded
 
-        networks = self._networks
-        if not _trusted(ctx.remote_ip, networks):
-            return  # a client cannot choose its IP or scheme by sending a header
-        forwarded = headers.get_list("X-Forwarded-For")
-        hops = [h for value in forwarded for h in value.split(",") if h.strip()]
-        ip: str | None = None
-        for hop in reversed(hops):
-            candidate = _parse_ip(hop)
-            if candidate is None:
-                break  # garbage from a proxy we trust: believe nobody
-            if not _trusted(candidate, networks):
-                ip = candidate
-                break
-        else:
-            real = headers.get("X-Real-Ip")
-            if real:
-                ip = _parse_ip(real)
-            if ip is None and hops:
-                ip = _parse_ip(hops[0])
-        if ip:
-            ctx.remote_ip = ip
-        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto")
-        if proto:
-            proto = proto.split(",")[-1].strip()
-            if proto in ("http", "https"):
-                ctx.protocol = proto
+        # The rule TorngasHTTPServer applies on Tornado's transport: headers count
+        # only when the TCP peer is a trusted proxy.
+        ip, scheme = resolve_forwarded(ctx.remote_ip, headers, self._networks)
+        ctx.remote_ip = ip
+        if scheme:
+            ctx.protocol = scheme
 
     def _request(self, scope: dict[str, Any], conn: Any, method: str) -> httputil.HTTPServerRequest:
         headers = headers_from_scope(scope["headers"])
