@@ -27,7 +27,6 @@ from torngas.logger.fast import LineLogger
 __all__ = ["AccessLogMiddleware"]
 
 access_log = logging.getLogger("torngas.access")
-_line_logger = LineLogger("torngas.access", __file__, 0, "log_request")
 
 
 class AccessLogMiddleware:
@@ -55,3 +54,12 @@ class AccessLogMiddleware:
             f'ua="{headers.get("User-Agent") or "-"}" ref="{headers.get("Referer") or "-"}"'
         )
         _line_logger.log(level, escape_log_value(line))
+
+
+# Records say they come from log_request (its first line), like a logger call there.
+_line_logger = LineLogger(
+    "torngas.access",
+    __file__,
+    AccessLogMiddleware.log_request.__code__.co_firstlineno,
+    "log_request",
+)
