@@ -62,6 +62,9 @@ class MariaDBServer:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own temporary directory: two installs sharing /tmp collided on
+            # "#sql-temptable-*" files ("Unknown table 'mysql.tmp_user_sys'").
+            env={**os.environ, "TMPDIR": str(self.dir)},
         )
 
     def start(self) -> MariaDBServer:
@@ -75,6 +78,7 @@ class MariaDBServer:
             f"--socket={self.socket}",
             f"--pid-file={self.dir}/pid",
             f"--log-error={self.dir}/err.log",
+            f"--tmpdir={self.dir}",
             "--skip-name-resolve",
             f"--server-id={self.server_id}",
             "--innodb-buffer-pool-size=16M",
@@ -148,8 +152,13 @@ class MariaDBPair:
             procs = [self.primary.install(), self.replica.install()]
             for p, server in zip(procs, (self.primary, self.replica), strict=True):
                 if p.wait(120) != 0:
-                    log = (server.dir / "install.log").read_text(errors="replace")[-1500:]
-                    unavailable(f"mariadb-install-db failed (exit {p.returncode}): {log}")
+                    # Once more, alone, from an empty data directory (a bootstrap
+                    # failure was seen once with another suite running).
+                    shutil.rmtree(server.dir / "data", ignore_errors=True)
+                    p = server.install()
+                    if p.wait(120) != 0:
+                        log = (server.dir / "install.log").read_text(errors="replace")[-1500:]
+                        unavailable(f"mariadb-install-db failed (exit {p.returncode}): {log}")
             _chown_tree(self.base, "mysql")
             self.primary.start()
             self.replica.start()
