@@ -174,19 +174,18 @@ class RedisClient(BaseCache):
         # A full pool makes a command wait up to POOL_TIMEOUT for a connection
         # (BlockingConnectionPool) instead of failing at once with redis-py's
         # MaxConnectionsError, which bursts of concurrent requests otherwise hit.
+        legacy = {k: kwargs.pop(k) for k in ("max_connections", "timeout") if k in kwargs}
         self._pool_kwargs = {
             "max_connections": int(
-                options.get("MAX_CONNECTIONS") or kwargs.pop("max_connections", None) or 100
+                options.get("MAX_CONNECTIONS") or legacy.get("max_connections") or 100
             ),
             "timeout": float(
                 options.get("POOL_TIMEOUT")
-                or kwargs.pop("timeout", None)
+                or legacy.get("timeout")
                 or kwargs.get("socket_timeout")
                 or 1.0
             ),
         }
-        kwargs.pop("max_connections", None)
-        kwargs.pop("timeout", None)
         self._kwargs = kwargs
         parser = options.get("PARSER_CLASS")
         if isinstance(parser, str):
