@@ -535,7 +535,10 @@ class SessionStore:
                 f"{now - self._hung_since:.1f} s ago (next try in {self._hung_until - now:.1f} s)"
             )
         try:
-            return await asyncio.wait_for(coro, self.config.store_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the call in a
+            # new Task (twice per request with a session: load and save).
+            async with asyncio.timeout(self.config.store_timeout):
+                return await coro
         except TimeoutError as exc:
             self._slow_failure(now)
             raise SessionStoreError(
