@@ -221,6 +221,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--contenders", default=",".join(suites.MAIN_CONTENDERS),
                    help="comma-separated contenders for the main suite")  # fmt: skip
+    p.add_argument("--endpoints", default=",".join(suites.MAIN_ENDPOINTS),
+                   help="comma-separated endpoints for the main suite, e.g. /full")  # fmt: skip
     p.add_argument("--python", default=sys.executable, help="interpreter that runs the apps")
     p.add_argument("--no-report", action="store_true", help="do not rewrite docs/benchmarks.md")
     p.add_argument(
@@ -263,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in contenders if c not in CONTENDERS]
     if unknown:
         raise SystemExit(f"unknown contenders: {unknown}; known: {list(CONTENDERS)}")
-    all_suites = suites.all_suites(contenders)
+    endpoints = tuple(e.strip() for e in args.endpoints.split(",") if e.strip())
+    bad = [e for e in endpoints if e not in suites.MAIN_ENDPOINTS]
+    if bad:
+        raise SystemExit(f"unknown endpoints: {bad}; known: {list(suites.MAIN_ENDPOINTS)}")
+    all_suites = suites.all_suites(contenders, endpoints)
     rows: list[dict[str, Any]] = []
     failures: list[str] = []  # a server that did not start or disagreed: exit status 1
     errors: list[str] = []  # non-2xx answers under load: reported in the page

@@ -65,12 +65,14 @@ MIDDLEWARE_COUNTS = (0, 1, 5, 10)
 PROCESS_COUNTS = (1, 2)
 
 
-def main_suite(contenders: tuple[str, ...] = MAIN_CONTENDERS) -> Suite:
+def main_suite(
+    contenders: tuple[str, ...] = MAIN_CONTENDERS, endpoints: tuple[str, ...] = MAIN_ENDPOINTS
+) -> Suite:
     from bench.contenders import CONTENDERS
 
     s = Suite("main", "Endpoints, every contender (one server process on one core)")
     for c in contenders:
-        for ep in MAIN_ENDPOINTS:
+        for ep in endpoints:
             if ep in CONTENDERS[c].endpoints:
                 s.cases.append(Case("main", c, ep))
     keys = {c.key for c in s.cases}
@@ -165,9 +167,11 @@ def processes_suite() -> Suite:
     return s
 
 
-def all_suites(contenders: tuple[str, ...] = MAIN_CONTENDERS) -> dict[str, Suite]:
+def all_suites(
+    contenders: tuple[str, ...] = MAIN_CONTENDERS, endpoints: tuple[str, ...] = MAIN_ENDPOINTS
+) -> dict[str, Suite]:
     return {
-        "main": main_suite(contenders),
+        "main": main_suite(contenders, endpoints),
         "routes": routes_suite(),
         "middleware": middleware_suite(),
         "processes": processes_suite(),
