@@ -54,13 +54,6 @@ def _gunicorn(app: str) -> Argv:
     ]  # fmt: skip
 
 
-def _uvicorn(py: str, port: int, procs: int) -> list[str]:
-    return [
-        py, "-m", "uvicorn", "bench.apps.fastapi_app:app", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(procs), "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-
-
 def _uvicorn_app(app: str) -> Argv:
     """uvicorn with uvloop + httptools (uvicorn[standard]), no access log."""
     return lambda py, port, procs: [
@@ -130,7 +123,7 @@ CONTENDERS: dict[str, Contender] = {
         Contender(
             "fastapi",
             "FastAPI / uvicorn",
-            _uvicorn,
+            _uvicorn_app("bench.apps.fastapi_app:app"),
             modules=("fastapi", "uvicorn", "jinja2", "redis", "aiosqlite"),
             multiprocess=True,
             note="uvicorn[standard]: uvloop + httptools",
