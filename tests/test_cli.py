@@ -1,5 +1,4 @@
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -7,6 +6,7 @@ import time
 import httpx
 
 from tests.services import free_port, wait_until
+from tests.services.appserver import AppProcess, app_env
 from torngas.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,26 +32,18 @@ def files(root):
     }
 
 
-def serve_project(cwd, *args):
+def serve_project(cwd, *args, log_dir):
+    """``args --port=<free port>`` run in ``cwd`` (a generated project, torngas from
+    the installed package), waited for until ``GET /`` answers 200."""
     port = free_port()
-    env = dict(os.environ)
-    env.pop("TORNGAS_APP_SETTINGS", None)
-    proc = subprocess.Popen(
+    app = AppProcess(
         [*args, f"--port={port}"],
+        port=port,
         cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        log_dir=log_dir,
+        env=app_env(pythonpath=None),
     )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    out = proc.communicate(timeout=15)[0]
-    return out
+    return app.start()
 
 
 def test_startproject_layout_and_it_runs_as_generated(tmp_path):
@@ -61,13 +53,9 @@ def test_startproject_layout_and_it_runs_as_generated(tmp_path):
     assert got == EXPECTED
     settings_text = (root / "settings" / "setting.py").read_text()
     assert "TORNGAS_COOKIE_SECRET" in settings_text
-    proc, url = serve_project(root, sys.executable, "runserver.py")
-    try:
-        ok = wait_until(lambda: httpx.get(url + "/", timeout=1).status_code == 200, 20)
-        assert ok, stop(proc)
-        assert "mysite is running" in httpx.get(url + "/").text
-    finally:
-        stop(proc)
+    with serve_project(root, sys.executable, "runserver.py", log_dir=tmp_path) as app:
+        app.wait_ready()
+        assert "mysite is running" in httpx.get(app.url + "/").text
 
 
 def test_each_project_gets_its_own_secret(tmp_path):
@@ -124,15 +112,10 @@ def test_startapp_routes_and_runserver_command(tmp_path, capsys):
         ln.split()[:3] == ["blog.index", "/blog/?$", "blog.handlers.main_handler.Main"]
         for ln in lines
     )
-    proc, url = serve_project(
-        root, sys.executable, "-m", "torngas.cli", "runserver", "--settings=settings.setting"
-    )
-    try:
-        assert wait_until(lambda: httpx.get(url + "/blog", timeout=1).status_code == 200, 20), stop(
-            proc
-        )
-    finally:
-        stop(proc)
+    argv = [sys.executable, "-m", "torngas.cli", "runserver", "--settings=settings.setting"]
+    with serve_project(root, *argv, log_dir=tmp_path / "logs") as app:
+        app.ready_path = "/blog"
+        app.wait_ready()
 
 
 def test_runserver_reports_missing_settings(tmp_path):
@@ -151,11 +134,8 @@ def test_runserver_reports_missing_settings(tmp_path):
 def test_debug_autoreload_picks_up_a_changed_handler(tmp_path):
     root = tmp_path / "ar"
     main(["startproject", "ar", str(root)])  # DEBUG is on in a generated project
-    proc, url = serve_project(root, sys.executable, "runserver.py")
-    try:
-        assert wait_until(lambda: httpx.get(url + "/", timeout=1).status_code == 200, 20), stop(
-            proc
-        )
+    with serve_project(root, sys.executable, "runserver.py", log_dir=tmp_path / "logs") as app:
+        app.wait_ready()
         # autoreload records the files' times on its first check (500 ms after start);
         # a change before that would be taken as the original
         time.sleep(1.5)
@@ -163,8 +143,5 @@ def test_debug_autoreload_picks_up_a_changed_handler(tmp_path):
         handler.write_text(
             handler.read_text().replace('self.render("index.html")', 'self.write("reloaded")')
         )
-        assert wait_until(lambda: httpx.get(url + "/", timeout=1).text == "reloaded", 15), stop(
-            proc
-        )
-    finally:
-        stop(proc)
+        reloaded = wait_until(lambda: httpx.get(app.url + "/", timeout=1).text == "reloaded", 15)
+        assert reloaded, app.tail()
