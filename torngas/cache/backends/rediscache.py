@@ -55,6 +55,7 @@ from torngas.cache.backends.base import (
     CacheError,
     default_key_func,
 )
+from torngas.cache.backends.resp import RespClient
 from torngas.cache.hashring import HashRing
 from torngas.exceptions import ImproperlyConfigured
 
@@ -138,6 +139,94 @@ def _ms(timeout: float) -> int:
     return max(1, int(timeout * 1000))
 
 
+#: POOL_KWARGS that torngas's RESP client understands too (the rest are redis-py's).
+_RESP_KWARGS = frozenset(
+    {
+        "socket_timeout",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "client_name",
+        "password",
+        "username",
+        "ssl",
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_check_hostname",
+    }
+)
+
+
+class _CacheNode(RespClient):
+    """A RespClient with the few multi-key operations the cache needs."""
+
+    async def mget(self, keys: list[str]) -> list[Any]:
+        return await self.execute(b"MGET", *keys)  # type: ignore[no-any-return]
+
+    async def delete(self, keys: list[str]) -> int:
+        return await self.execute(b"DEL", *keys)  # type: ignore[no-any-return]
+
+    async def delete_matching(self, pattern: str) -> None:
+        """``SCAN`` for ``pattern`` and ``UNLINK`` what it finds (never FLUSHDB)."""
+        cursor: Any = b"0"
+        while True:
+            cursor, keys = await self.execute(b"SCAN", cursor, b"MATCH", pattern, b"COUNT", 1000)
+            if keys:
+                await self.execute(b"UNLINK", *keys)
+            if cursor == b"0":
+                return
+
+
+def _str_command(args: Sequence[Any]) -> tuple[Any, ...]:
+    """redis-py's cluster routes (and parses replies) by the command's *str* name."""
+    name = args[0]
+    return (name.decode() if isinstance(name, bytes) else name, *args[1:])
+
+
+class _ClusterNode:
+    """The node interface of :class:`_CacheNode` on redis-py's asyncio
+    ``RedisCluster`` (``OPTIONS['CLUSTER']``): commands are routed by slot."""
+
+    def __init__(self, owner: RedisClient) -> None:
+        self._owner = owner
+
+    async def _client(self) -> Any:
+        return (await self._owner._aclients())[0]
+
+    async def execute(self, *args: Any) -> Any:
+        return await (await self._client()).execute_command(*_str_command(args))
+
+    async def execute_many(self, commands: Iterable[Sequence[Any]]) -> list[Any]:
+        pipe = (await self._client()).pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*_str_command(command))
+        return await pipe.execute()  # type: ignore[no-any-return]
+
+    async def mget(self, keys: list[str]) -> list[Any]:
+        return await (await self._client()).mget_nonatomic(keys)  # type: ignore[no-any-return]
+
+    async def delete(self, keys: list[str]) -> int:
+        return await (await self._client()).delete(*keys)  # type: ignore[no-any-return]
+
+    async def delete_matching(self, pattern: str) -> None:
+        client = await self._client()
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                await client.unlink(*batch)
+                batch = []
+        if batch:
+            await client.unlink(*batch)
+
+    def close(self) -> None:
+        """The cluster client is closed with the redis-py async clients."""
+
+    async def aclose(self) -> None:
+        """As :meth:`close`."""
+
+
 class RedisClient(BaseCache):
     """Connections to one or several Redis servers, or a Redis Cluster.
 
@@ -194,12 +283,26 @@ class RedisClient(BaseCache):
         aparser = options.get("ASYNC_PARSER_CLASS")
         self._aparser = import_object(aparser, what="redis ASYNC_PARSER_CLASS") if aparser else None
 
+        connections = options.get("ASYNC_CONNECTIONS", 1)
+        try:
+            self._async_connections = int(connections)
+        except (TypeError, ValueError):
+            self._async_connections = 0
+        if self._async_connections < 1:
+            raise ImproperlyConfigured(
+                f"Redis OPTIONS['ASYNC_CONNECTIONS'] must be an integer >= 1, not {connections!r}"
+            )
+
         self._ring = (
             None if self._cluster or len(self._locations) == 1 else HashRing(self._locations)
         )
         self._lock = threading.Lock()
         self._sync: list[Any] | None = None
+        # redis-py asyncio clients (async_client, cluster mode), per event loop
         self._async: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        # the cache's own async path: one node (RespClient or _ClusterNode) per
+        # location, per event loop
+        self._nodes: dict[asyncio.AbstractEventLoop, list[Any]] = {}
 
     # ------------------------------------------------------------------ naming
     @property
@@ -263,6 +366,17 @@ class RedisClient(BaseCache):
                 host=host, port=port, db=self._db, **self._pool_kwargs, **kwargs
             )
         return redis.asyncio.Redis(connection_pool=pool)
+
+    def _build_node(self, location: str) -> _CacheNode:
+        """torngas's RESP client for ``location`` (the non-cluster async path)."""
+        kwargs = {k: v for k, v in self._kwargs.items() if k in _RESP_KWARGS}
+        kwargs.update(db=self._db, retries=self._retries, connections=self._async_connections)
+        if "://" in location:
+            return _CacheNode.from_url(location, **kwargs)
+        if location.startswith("/"):
+            return _CacheNode(path=location, **kwargs)
+        host, port = _host_port(location)
+        return _CacheNode(host, port, **kwargs)
 
     def _cluster_kwargs(self) -> dict[str, Any]:
         return {**self._kwargs, "max_connections": self._pool_kwargs["max_connections"]}
@@ -338,16 +452,25 @@ class RedisClient(BaseCache):
                     clients[0]._torngas_ready = True
         return clients
 
-    def _aclient_now(self, key: str) -> Any:
-        """This loop's client for ``key`` if ready without awaiting (the hot path), else None."""
-        clients = self._async.get(asyncio.get_running_loop())
-        if clients is None or self._cluster:
-            return None
-        return clients[0] if self._ring is None else clients[self._ring.index(key)]
+    def _anodes(self) -> list[Any]:
+        """This loop's nodes for the cache's async API: a :class:`_CacheNode`
+        (torngas's RESP client) per location, or one :class:`_ClusterNode`."""
+        loop = asyncio.get_running_loop()
+        nodes = self._nodes.get(loop)
+        if nodes is None:
+            for old in [lp for lp in list(self._nodes) if lp.is_closed()]:
+                self._nodes.pop(old, None)
+            if self._cluster:
+                nodes = [_ClusterNode(self)]
+            else:
+                nodes = [self._build_node(loc) for loc in self._locations]
+            self._nodes[loop] = nodes
+        return nodes
 
-    async def _aclient(self, key: str) -> Any:
-        clients = await self._aclients()
-        return clients[0] if self._ring is None else clients[self._ring.index(key)]
+    def _anode(self, key: str) -> Any:
+        """This loop's node for the final key ``key`` (the hot path: no await)."""
+        nodes = self._nodes.get(asyncio.get_running_loop()) or self._anodes()
+        return nodes[0] if self._ring is None else nodes[self._ring.index(key)]
 
     def get_async_client(self, key: str | None = None) -> Any:
         clients = self._async.get(asyncio.get_running_loop()) or self._connect_async()
@@ -374,7 +497,10 @@ class RedisClient(BaseCache):
 
     # ------------------------------------------------------------------ teardown
     def disconnect(self) -> None:
-        """Close every sync connection; async ones of a closed loop are dropped."""
+        """Close every sync connection and the running loop's async cache
+        connections (when called inside a loop); those of a closed loop are
+        dropped. Other live loops keep theirs (close them with
+        :meth:`adisconnect` in each loop)."""
         with self._lock:
             clients, self._sync = self._sync, None
         for c in clients or ():
@@ -387,10 +513,23 @@ class RedisClient(BaseCache):
                 pass
         for loop in [lp for lp in list(self._async) if lp.is_closed()]:
             self._async.pop(loop, None)
+        for loop in [lp for lp in list(self._nodes) if lp.is_closed()]:
+            self._nodes.pop(loop, None)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for node in self._nodes.pop(running, None) or ():
+            node.close()
 
     async def adisconnect(self) -> None:
         """Close this loop's async connections and the sync ones."""
         loop = asyncio.get_running_loop()
+        for node in self._nodes.pop(loop, None) or ():
+            try:
+                await node.aclose()
+            except Exception:  # best effort
+                pass
         clients = self._async.pop(loop, None) or []
         for c in clients:
             try:
@@ -595,13 +734,13 @@ class RedisCache(RedisClient):
                 self._fail("clear", exc)
 
     # ------------------------------------------------------------------ async API
+    # Non-cluster: torngas's own RESP client (resp.RespClient, one pipelined
+    # connection per node and event loop). Cluster: redis-py's RedisCluster
+    # behind the same small node interface (_ClusterNode).
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version)
-        client = self._aclient_now(key)
         try:
-            if client is None:
-                client = await self._aclient(key)
-            data = await client.get(key)
+            data = await self._anode(key).execute(b"GET", key)
         except RedisError as exc:
             self._fail("get", exc, key)
             return default
@@ -613,16 +752,14 @@ class RedisCache(RedisClient):
         key = self.make_and_validate_key(key, version)
         payload = self._dumps(value)
         t = self.get_backend_timeout(timeout)
-        client = self._aclient_now(key)
+        node = self._anode(key)
         try:
-            if client is None:
-                client = await self._aclient(key)
             if t is None:
-                await client.set(key, payload)
+                await node.execute(b"SET", key, payload)
             elif t > 0:
-                await client.set(key, payload, px=_ms(t))
+                await node.execute(b"SET", key, payload, b"PX", _ms(t))
             else:
-                await client.delete(key)
+                await node.execute(b"DEL", key)
         except RedisError as exc:
             self._fail("set", exc, key)
 
@@ -632,11 +769,13 @@ class RedisCache(RedisClient):
         key = self.make_and_validate_key(key, version)
         payload = self._dumps(value)
         t = self.get_backend_timeout(timeout)
+        node = self._anode(key)
         try:
-            client = await self._aclient(key)
-            if t is not None and t <= 0:
-                return not await client.exists(key)
-            return bool(await client.set(key, payload, nx=True, px=None if t is None else _ms(t)))
+            if t is None:
+                return bool(await node.execute(b"SET", key, payload, b"NX"))
+            if t <= 0:
+                return not await node.execute(b"EXISTS", key)
+            return bool(await node.execute(b"SET", key, payload, b"NX", b"PX", _ms(t)))
         except RedisError as exc:
             self._fail("add", exc, key)
             return False
@@ -646,16 +785,14 @@ class RedisCache(RedisClient):
     ) -> bool:
         key = self.make_and_validate_key(key, version)
         t = self.get_backend_timeout(timeout)
+        node = self._anode(key)
         try:
-            client = await self._aclient(key)
             if t is None:
-                pipe = client.pipeline(transaction=False)
-                pipe.exists(key)
-                pipe.persist(key)
-                return bool((await pipe.execute())[0])
+                exists, _ = await node.execute_many(((b"EXISTS", key), (b"PERSIST", key)))
+                return bool(exists)
             if t <= 0:
-                return bool(await client.delete(key))
-            return bool(await client.pexpire(key, _ms(t)))
+                return bool(await node.execute(b"DEL", key))
+            return bool(await node.execute(b"PEXPIRE", key, _ms(t)))
         except RedisError as exc:
             self._fail("touch", exc, key)
             return False
@@ -663,7 +800,7 @@ class RedisCache(RedisClient):
     async def adelete(self, key: Any, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version)
         try:
-            return bool(await (await self._aclient(key)).delete(key))
+            return bool(await self._anode(key).execute(b"DEL", key))
         except RedisError as exc:
             self._fail("delete", exc, key)
             return False
@@ -671,7 +808,7 @@ class RedisCache(RedisClient):
     async def ahas_key(self, key: Any, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version)
         try:
-            return bool(await (await self._aclient(key)).exists(key))
+            return bool(await self._anode(key).execute(b"EXISTS", key))
         except RedisError as exc:
             self._fail("has_key", exc, key)
             return False
@@ -679,8 +816,7 @@ class RedisCache(RedisClient):
     async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         key = self.make_and_validate_key(key, version)
         try:
-            client = await self._aclient(key)
-            result = await client.eval(_INCR_LUA, 1, key, int(delta))
+            result = await self._anode(key).execute(b"EVAL", _INCR_LUA, 1, key, int(delta))
         except ResponseError as exc:
             raise ValueError(f"cannot increment '{key}': {exc}") from None
         except RedisError as exc:
@@ -695,13 +831,10 @@ class RedisCache(RedisClient):
         if not made:
             return {}
         found: dict[Any, Any] = {}
-        clients = await self._aclients()
+        nodes = self._anodes()
         for index, group in self._groups(made).items():
             try:
-                if self._cluster:
-                    values = await clients[0].mget_nonatomic(group)
-                else:
-                    values = await clients[index].mget(group)
+                values = await nodes[index].mget(group)
             except RedisError as exc:
                 self._fail("get_many", exc, group[0])
                 continue
@@ -724,24 +857,24 @@ class RedisCache(RedisClient):
         if t is not None and t <= 0:
             await self._adelete_final(list(items), "set_many")
             return []
+        expiry: tuple[Any, ...] = () if t is None else (b"PX", _ms(t))
         failed: list[Any] = []
-        clients = await self._aclients()
+        nodes = self._anodes()
         for index, group in self._groups(items).items():
             try:
-                pipe = clients[index].pipeline(transaction=False)
-                for key in group:
-                    pipe.set(key, items[key][1], px=None if t is None else _ms(t))
-                await pipe.execute()
+                await nodes[index].execute_many(
+                    [(b"SET", key, items[key][1], *expiry) for key in group]
+                )
             except RedisError as exc:
                 self._fail("set_many", exc, group[0])
                 failed.extend(items[key][0] for key in group)
         return failed
 
     async def _adelete_final(self, keys: list[str], op: str) -> None:
-        clients = await self._aclients()
+        nodes = self._anodes()
         for index, group in self._groups(keys).items():
             try:
-                await clients[index].delete(*group)
+                await nodes[index].delete(group)
             except RedisError as exc:
                 self._fail(op, exc, group[0])
 
@@ -752,15 +885,8 @@ class RedisCache(RedisClient):
 
     async def aclear(self) -> None:
         pattern = self._clear_pattern()
-        for client in await self._aclients():
+        for node in self._anodes():
             try:
-                batch: list[bytes] = []
-                async for key in client.scan_iter(match=pattern, count=1000):
-                    batch.append(key)
-                    if len(batch) >= 500:
-                        await client.unlink(*batch)
-                        batch = []
-                if batch:
-                    await client.unlink(*batch)
+                await node.delete_matching(pattern)
             except RedisError as exc:
                 self._fail("clear", exc)
