@@ -6,7 +6,9 @@ of it), so stopping it harms no other test. Time bounds are asserted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,135 @@ def test_ignore_exceptions_turns_failures_into_logged_misses(
     server.start()
     c.set("k", 3)
     assert c.get("k") == 3
+
+
+# --------------------------------------------------------------------- the async path
+# (RedisCache's coroutines run on torngas.cache.backends.resp.RespClient)
+def test_async_server_stopped_every_call_fails_fast(server: RedisServer) -> None:
+    c = _cache(server.location)
+    c.set("k", 1)
+    server.stop()
+
+    async def go() -> list[tuple[Any, float]]:
+        return [
+            await _aelapsed(call)
+            for call in (
+                c.aget("k"),
+                c.aset("k", 2),
+                c.aadd("n", 2),
+                c.adelete("k"),
+                c.ahas_key("k"),
+                c.atouch("k"),
+                c.aincr("k"),
+                c.aget_many(["k", "j"]),
+                c.aset_many({"k": 1}),
+                c.adelete_many(["k"]),
+                c.aclear(),
+            )
+        ]
+
+    results = arun(c, go)
+    for result, took in results[:6] + results[7:]:
+        _assert_clear_error(result, server.location)
+        assert took < 1.0, took
+    result, took = results[6]  # aincr: a connection failure is a clear error too
+    _assert_clear_error(result, server.location)
+
+
+def test_async_hung_server_fails_all_concurrent_calls_in_one_timeout(server: RedisServer) -> None:
+    c = _cache(server.location)
+
+    async def go() -> Any:
+        await c.aset("k", 1)
+        server.pause()
+        try:
+            start = time.monotonic()
+            results = await asyncio.gather(
+                *(c.aget("k") for _ in range(20)), return_exceptions=True
+            )
+            took = time.monotonic() - start
+        finally:
+            server.resume()
+        return results, took, await c.aget("k")
+
+    results, took, after = arun(c, go)
+    for r in results:
+        _assert_clear_error(r, server.location)
+        assert "Timeout" in str(r)
+    assert 0.4 < took < 1.5, took  # one socket_timeout for all of them, not 20
+    assert after == 1  # the same loop recovers once the server answers
+
+
+def test_async_connection_cut_is_retried_transparently(proxy: FaultProxy) -> None:
+    c = _cache(proxy.location)
+
+    async def go() -> Any:
+        await c.aset("k", 1)
+        accepted = proxy.accepted
+        proxy.cut()
+        time.sleep(0.1)  # the loop does not see the reset before the next command
+        result, took = await _aelapsed(c.aget("k"))
+        return result, took, proxy.accepted - accepted
+
+    result, took, reconnects = arun(c, go)
+    assert result == 1 and took < 1.0
+    assert reconnects == 1  # exactly one reconnect
+
+
+def test_async_down_via_refuse_and_cut_then_up(proxy: FaultProxy) -> None:
+    c = _cache(proxy.location)
+
+    async def go() -> Any:
+        await c.aset("k", 1)
+        proxy.mode = "refuse"
+        proxy.cut()
+        result, took = await _aelapsed(c.aget("k"))
+        proxy.mode = "pass"
+        return result, took, await c.aget("k")
+
+    result, took, after = arun(c, go)
+    _assert_clear_error(result, proxy.location)
+    assert took < 1.0 and after == 1
+
+
+def test_async_blackhole_is_bounded_and_not_retried(proxy: FaultProxy) -> None:
+    c = _cache(proxy.location)
+
+    async def go() -> Any:
+        await c.aset("k", 1)
+        accepted = proxy.accepted
+        proxy.mode = "blackhole"
+        result, took = await _aelapsed(c.aget("k"))
+        retried = proxy.accepted - accepted
+        proxy.mode = "pass"
+        return result, took, retried, await c.aget("k")
+
+    result, took, retried, after = arun(c, go)
+    _assert_clear_error(result, proxy.location)
+    assert 0.4 < took < 1.0, took
+    assert retried == 0 and after == 1
+
+
+def test_async_ignore_exceptions(server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    c = _cache(server.location, IGNORE_EXCEPTIONS=True)
+    c.set("k", 1)
+    server.stop()
+
+    async def go() -> Any:
+        out = [
+            await c.aget("k", "dflt"),
+            await c.aset("k", 2),
+            await c.aadd("k", 2),
+            await c.aget_many(["k"]),
+            await c.ahas_key("k"),
+            await c.atouch("k"),
+        ]
+        with pytest.raises(ValueError):
+            await c.aincr("k")
+        return out
+
+    with caplog.at_level(logging.WARNING, logger="torngas.cache"):
+        assert arun(c, go) == ["dflt", None, False, {}, False, False]
+    records = [r.getMessage() for r in caplog.records]
+    assert len(records) >= 7
+    assert all("RedisCache" in m and server.location in m for m in records)

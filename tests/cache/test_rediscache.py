@@ -14,9 +14,10 @@ import pytest
 from tests.cache.conftest import build_cache, unique_prefix
 from tests.cache.contract import CacheContract, arun
 from tests.services.redis import RedisClusterServers, RedisServer
-from torngas.cache import BaseCache, CacheError, InvalidCacheKey
+from torngas.cache import BaseCache, CacheConnectionError, CacheError, InvalidCacheKey
 from torngas.cache.backends.rediscache import RedisCache, RedisClient
 from torngas.cache.hashring import HashRing
+from torngas.exceptions import ImproperlyConfigured
 
 pytestmark = pytest.mark.needs_redis
 
@@ -318,6 +319,7 @@ def test_async_uses_native_client_per_loop(redis_server: RedisServer) -> None:
     assert c.async_mode == "native"
 
     async def go() -> Any:
+        # async_client stays redis-py's, for Redis's own data structures
         assert isinstance(c.async_client, redis.asyncio.Redis)  # type: ignore[attr-defined]
         await c.aset("k", 1)
         return await asyncio.gather(*(c.aget("k") for _ in range(20)))
@@ -328,30 +330,48 @@ def test_async_uses_native_client_per_loop(redis_server: RedisServer) -> None:
     c.disconnect()
 
 
-def test_a_full_pool_queues_commands_instead_of_failing(redis_server: RedisServer) -> None:
-    """More concurrent commands than MAX_CONNECTIONS wait for a free connection
-    (redis-py's plain pool raised MaxConnectionsError in bursts under load)."""
-    c = build_cache(
-        BACKEND, redis_server.location, KEY_PREFIX=unique_prefix(),
-        OPTIONS={"MAX_CONNECTIONS": 2, "POOL_KWARGS": {"client_name": "pooltest"}},
-    )
+def _named(port: int, name: str) -> int:
     import redis
 
-    def opened() -> int:
-        clients = redis.Redis(port=redis_server.port).client_list()
-        return sum(1 for x in clients if x.get("name") == "pooltest")
+    r = redis.Redis(port=port)
+    try:
+        return sum(1 for x in r.client_list() if x.get("name") == name)
+    finally:
+        r.close()
+
+
+def test_async_path_pipelines_on_one_connection_per_loop(redis_server: RedisServer) -> None:
+    """The cache's coroutines share one connection per node and loop (RespClient):
+    no pool, nothing waits for a connection; MAX_CONNECTIONS bounds the sync pool."""
+    c = build_cache(
+        BACKEND,
+        redis_server.location,
+        KEY_PREFIX=unique_prefix(),
+        OPTIONS={"MAX_CONNECTIONS": 2, "POOL_KWARGS": {"client_name": "asyncpath"}},
+    )
 
     async def go() -> Any:
         await c.aset("k", 1)
-        pool = c.async_client.connection_pool  # type: ignore[attr-defined]
-        results = await asyncio.gather(*(c.aget("k") for _ in range(50)))
-        return results, pool.max_connections, opened()
+        results = await asyncio.gather(
+            *(c.aget("k") for _ in range(200)), *(c.aset(f"k{i}", i) for i in range(50))
+        )
+        many = await c.aget_many([f"k{i}" for i in range(50)])
+        return results[:200], many, _named(redis_server.port, "asyncpath")
 
-    results, limit, count = arun(c, go)
-    assert results == [1] * 50
-    assert limit == 2 and 1 <= count <= 2
+    results, many, count = arun(c, go)
+    assert results == [1] * 200 and many == {f"k{i}": i for i in range(50)}
+    assert count == 1
+    assert _named(redis_server.port, "asyncpath") == 0  # adisconnect (arun) closed it
+
+    async def in_loop() -> int:
+        await c.aget("k")
+        c.disconnect()  # the sync call closes the running loop's connections too
+        await asyncio.sleep(0.05)
+        return _named(redis_server.port, "asyncpath")
+
+    assert asyncio.run(in_loop()) == 0
+
     threads_ok = []
-    c.disconnect()
 
     def worker() -> None:
         threads_ok.append(all(c.get("k") == 1 for _ in range(20)))
@@ -363,5 +383,50 @@ def test_a_full_pool_queues_commands_instead_of_failing(redis_server: RedisServe
         t.join(10)
     assert threads_ok == [True] * 8
     assert c.client.connection_pool.max_connections == 2  # type: ignore[attr-defined]
-    assert opened() <= 2
+    assert _named(redis_server.port, "asyncpath") <= 2
     c.clear()
+
+
+def test_async_connections_option(redis_server: RedisServer) -> None:
+    c = build_cache(
+        BACKEND,
+        redis_server.location,
+        KEY_PREFIX=unique_prefix(),
+        OPTIONS={"ASYNC_CONNECTIONS": 3, "POOL_KWARGS": {"client_name": "rr3"}},
+    )
+
+    async def go() -> Any:
+        await asyncio.gather(*(c.aset(f"k{i}", i) for i in range(30)))
+        values = await asyncio.gather(*(c.aget(f"k{i}") for i in range(30)))
+        return values, _named(redis_server.port, "rr3")
+
+    values, count = arun(c, go)
+    assert values == list(range(30)) and count == 3
+    c.clear()
+    for bad in (0, "x"):
+        with pytest.raises(ImproperlyConfigured, match="ASYNC_CONNECTIONS"):
+            build_cache(BACKEND, redis_server.location, OPTIONS={"ASYNC_CONNECTIONS": bad})
+
+
+def test_async_url_password_db_and_clear_errors(tmp_path: Any) -> None:
+    with RedisServer(tmp_path, None, "--requirepass", "s3cret-pw") as server:
+        c = build_cache(BACKEND, f"redis://:s3cret-pw@127.0.0.1:{server.port}/2", KEY_PREFIX="u")
+        bad = build_cache(BACKEND, f"redis://:wrong-pw@127.0.0.1:{server.port}/0")
+
+        async def go() -> Any:
+            await c.aset("k", "v")
+            got = await c.aget("k")
+            with pytest.raises(CacheConnectionError) as info:
+                await bad.aget("k")
+            await bad.adisconnect()
+            return got, str(info.value)
+
+        got, msg = arun(c, go)
+        assert got == "v"
+        assert "wrong-pw" not in msg and "s3cret" not in msg
+        assert "RedisCache" in msg and f"127.0.0.1:{server.port}" in msg and "AUTH" in msg
+        import redis
+
+        r = redis.Redis(port=server.port, password="s3cret-pw", db=2)
+        assert r.get("u:1:k") == b"Sv"
+        r.close()

@@ -593,3 +593,43 @@ def test_tls_rediss(tmp_path: Path) -> None:
                 await strict.execute("GET", "tls")
 
         run(go)
+
+
+@pytest.mark.needs_redis
+def test_watchdog_does_not_fire_on_a_busy_healthy_connection(redis_server: RedisServer) -> None:
+    async def go() -> None:
+        c = RespClient(port=redis_server.port, socket_timeout=0.25)
+        try:
+            deadline = time.monotonic() + 1.2
+            count = 0
+            while time.monotonic() < deadline:
+                # a slow command (0.15 s, under the timeout) among fast ones
+                slow = asyncio.ensure_future(c.execute("BLPOP", "resp:never", "0.15"))
+                fast = await asyncio.gather(*(c.execute("PING") for _ in range(20)))
+                assert fast == [b"PONG"] * 20 and await slow is None
+                count += 1
+            assert count >= 5
+        finally:
+            await c.aclose()
+
+    run(go)
+
+
+@pytest.mark.needs_redis
+@pytest.mark.fault
+@pytest.mark.timeout(30)
+def test_close_while_connecting_fails_waiters_cleanly(server: RedisServer) -> None:
+    with FaultProxy(server.port) as proxy:
+        proxy.mode = "blackhole"  # the AUTH of the handshake never gets an answer
+
+        async def go() -> None:
+            c = RespClient(port=proxy.port, password="pw", socket_connect_timeout=5)
+            waiters = [asyncio.ensure_future(c.execute("PING")) for _ in range(3)]
+            await asyncio.sleep(0.2)
+            start = time.monotonic()
+            c.close()
+            results = await asyncio.gather(*waiters, return_exceptions=True)
+            assert time.monotonic() - start < 1.0
+            assert all(isinstance(r, RedisConnectionError) for r in results), results
+
+        run(go)

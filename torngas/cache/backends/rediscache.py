@@ -1,9 +1,13 @@
 """Redis: ``RedisClient`` (connections) and ``RedisCache(RedisClient)`` (the cache API).
 
-Built on redis-py: ``redis.Redis`` for the sync API, ``redis.asyncio.Redis`` for
-the ``a*`` coroutines (``async_mode = "native"``: nothing runs in a thread), and
-``redis.cluster.RedisCluster`` / ``redis.asyncio.cluster.RedisCluster`` with
-``OPTIONS['CLUSTER'] = True``.
+The sync API is redis-py's ``redis.Redis`` (``BlockingConnectionPool``). The
+cache's ``a*`` coroutines (``async_mode = "native"``: nothing runs in a thread)
+use torngas's own asyncio client, :class:`torngas.cache.backends.resp.RespClient`:
+one connection per node and event loop that every coroutine pipelines on, no
+pool, one watchdog timer per connection instead of a timeout per command. With
+``OPTIONS['CLUSTER'] = True`` both sides are redis-py's ``RedisCluster``.
+``RedisClient.async_client`` stays a ``redis.asyncio.Redis`` for Redis's own
+data structures.
 
 ``LOCATION``
     ``"127.0.0.1:6379"``, a URL (``redis://:pw@host:6379/0``, ``rediss://``,
@@ -20,6 +24,10 @@ the ``a*`` coroutines (``async_mode = "native"``: nothing runs in a thread), and
     after a server restart), never after a timeout — redis-py's own default (10
     retries) makes a hung server cost ~10 s per call;
     ``RETRIES`` (1): that retry count;
+    ``MAX_CONNECTIONS`` (100) / ``POOL_TIMEOUT``: redis-py's pools (the sync
+    API, ``async_client``, cluster mode); the cache's async path has no pool;
+    ``ASYNC_CONNECTIONS`` (1): connections per node and loop for the cache's
+    async path, used round-robin;
     ``PING_INTERVAL``: seconds; a pooled connection idle longer than this is
     PINGed before use (redis-py's ``health_check_interval``), so a server-side
     idle timeout never surfaces as an error;
@@ -232,8 +240,9 @@ class RedisClient(BaseCache):
 
     ``client`` is the sync redis-py client (of the first node when LOCATION lists
     several; use :meth:`get_client` to find a key's node), ``async_client`` the
-    asyncio client of the running event loop. Use this backend directly for
-    Redis's own data structures; :class:`RedisCache` adds the cache API.
+    redis-py asyncio client of the running event loop. Use this backend directly
+    for Redis's own data structures; :class:`RedisCache` adds the cache API
+    (whose coroutines use :class:`~torngas.cache.backends.resp.RespClient`).
     """
 
     async_mode = "native"

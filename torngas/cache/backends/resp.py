@@ -711,7 +711,16 @@ class RespClient:
             task.add_done_callback(_retrieve)
             self._opening[i] = task
         # shield: a cancelled caller must not cancel the attempt others wait on
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and not (current is not None and current.cancelling()):
+                # the attempt itself was cancelled (close() while connecting)
+                raise RedisConnectionError(
+                    f"connection to {self.address} closed by the client while connecting"
+                ) from None
+            raise
 
     async def _open(self, i: int) -> RespConnection:
         try:
