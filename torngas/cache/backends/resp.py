@@ -347,10 +347,10 @@ class RespConnection(asyncio.Protocol):
                     fut.set_result(reply)
         except IndexError:
             self._abort(
-                RedisConnectionError(f"protocol error: {self.address} sent an unsolicited reply")
+                RedisConnectionError, f"protocol error: {self.address} sent an unsolicited reply"
             )
         except Exception as exc:  # a protocol error: the stream cannot be trusted
-            self._abort(RedisConnectionError(f"protocol error from {self.address}: {exc}"))
+            self._abort(RedisConnectionError, f"protocol error from {self.address}: {exc}")
         else:
             self._answered = True
 
@@ -365,7 +365,7 @@ class RespConnection(asyncio.Protocol):
             stale = self._answered and self._quiet
             cls = StaleConnectionError if stale else RedisConnectionError
             reason = f"{type(exc).__name__}: {exc}" if exc else "closed by the server"
-            self._fail_pending(cls(f"connection to {self.address} lost ({reason})"))
+            self._fail_pending(cls, f"connection to {self.address} lost ({reason})")
         if not self._lost.done():
             self._lost.set_result(None)
 
@@ -439,9 +439,8 @@ class RespConnection(asyncio.Protocol):
             self._timer = self.loop.call_at(deadline, self._on_timer)
             return
         self._abort(
-            RedisTimeoutError(
-                f"Timeout reading from {self.address}: no reply in {self.timeout:g} s"
-            )
+            RedisTimeoutError,
+            f"Timeout reading from {self.address}: no reply in {self.timeout:g} s",
         )
 
     def _cancel_timer(self) -> None:
@@ -449,25 +448,27 @@ class RespConnection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
 
-    def _fail_pending(self, exc: BaseException) -> None:
+    def _fail_pending(self, cls: type[RedisError], message: str) -> None:
+        """Fail every pending command; each waiter gets its own exception
+        (one instance raised in many tasks would collect all their tracebacks)."""
         pending, self._pending = self._pending, deque()
         for fut, _ in pending:
             if not fut.done():
-                fut.set_exception(exc)
+                fut.set_exception(cls(message))
 
-    def _abort(self, exc: BaseException) -> None:
-        """Fail every pending command with ``exc`` and drop the connection."""
+    def _abort(self, cls: type[RedisError], message: str) -> None:
+        """Fail every pending command with ``cls(message)`` and drop the connection."""
         self.closed = True
         self._cancel_timer()
         self._wbuf.clear()
-        self._fail_pending(exc)
+        self._fail_pending(cls, message)
         if self._transport is not None:
             self._transport.abort()
 
     def close(self) -> None:
         """Close now; pending commands fail with ConnectionError."""
         if not self.closed:
-            self._abort(RedisConnectionError(f"connection to {self.address} closed by the client"))
+            self._abort(RedisConnectionError, f"connection to {self.address} closed by the client")
 
     async def wait_closed(self) -> None:
         """Until the transport has been closed (after :meth:`close`)."""
