@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import tornado.web
-from tornado.httputil import HTTPServerRequest
+from tornado import httputil
+from tornado.httputil import HTTPHeaders, HTTPServerRequest
 from tornado.routing import Rule
 
+from torngas.asgi._request import new_request
 from torngas.conf import settings
 from torngas.exceptions import NoReverseMatch
 from torngas.middleware.manager import MiddlewareError, MiddlewareManager, RequestChain
-from torngas.routing import IndexedRouter
+from torngas.routing import HandlerDelegate, IndexedRouter
 from torngas.template import make_template_loader
 
 __all__ = ["Application", "tornado_settings"]
@@ -96,7 +98,14 @@ class Application(tornado.web.Application):
         # tried (see torngas.routing). The default router keeps Tornado's class:
         # add_handlers() edits its rule list in place.
         self.wildcard_router = IndexedRouter(self, self.wildcard_router.rules)
-        self.default_router.rules[-1].target = self.wildcard_router
+        self._catch_all = self.default_router.rules[-1]
+        self._catch_all.target = self.wildcard_router
+        # Tornado's delegate re-reads these two settings for every request (debug
+        # mode resets template and static caches); read once here.
+        s = self.settings
+        self._fast_delegate = bool(
+            s.get("compiled_template_cache", True) and s.get("static_hash_cache", True)
+        )
         #: The template loader of ``TEMPLATE_CONFIG`` (one per application).
         self.template_loader = self.settings["template_loader"]
 
@@ -158,7 +167,73 @@ class Application(tornado.web.Application):
 
                     chain.cleared = True
                     return self.get_handler_delegate(request, ErrorHandler, {"status_code": status})
-        return super().find_handler(request, **kwargs)
+        rules = self.default_router.rules
+        wildcard = self.wildcard_router
+        if len(rules) == 1 and rules[0] is self._catch_all and self._catch_all.target is wildcard:
+            # No host rules (add_handlers): Tornado's default router would only
+            # pass the request on to the wildcard router. Ask it directly.
+            route = wildcard.find_handler(request)
+        else:
+            route = self.default_router.find_handler(request)
+        if route is not None:
+            return route
+        # Tornado's Application.find_handler from here on.
+        if self.settings.get("default_handler_class"):
+            return self.get_handler_delegate(
+                request,
+                self.settings["default_handler_class"],
+                self.settings.get("default_handler_args", {}),
+            )
+        return self.get_handler_delegate(request, tornado.web.ErrorHandler, {"status_code": 404})
+
+    def get_handler_delegate(
+        self,
+        request: HTTPServerRequest,
+        target_class: type[tornado.web.RequestHandler],
+        target_kwargs: dict[str, Any] | None = None,
+        path_args: list[bytes] | None = None,
+        path_kwargs: dict[str, bytes] | None = None,
+    ) -> Any:
+        """Tornado's delegate (a :class:`HandlerDelegate`, which is one)."""
+        return HandlerDelegate(self, request, target_class, target_kwargs, path_args, path_kwargs)
+
+    def direct_delegate_factory(self) -> Any:
+        """For the indexed router: a function building the delegate of a route
+        from what the route knows at start-up, or None when a subclass has its
+        own :meth:`get_handler_delegate` (every route then goes through it)."""
+        if type(self).get_handler_delegate is not Application.get_handler_delegate:
+            return None
+        app = self
+        new = object.__new__
+
+        def make(
+            request: HTTPServerRequest,
+            handler_class: Any,
+            handler_kwargs: dict[str, Any],
+            path_args: list[bytes],
+            path_kwargs: dict[str, bytes],
+            stream: bool,
+        ) -> HandlerDelegate:
+            delegate = new(HandlerDelegate)
+            delegate.application = app
+            delegate.connection = request.connection
+            delegate.request = request
+            delegate.handler_class = handler_class
+            delegate.handler_kwargs = handler_kwargs
+            delegate.path_args = path_args
+            delegate.path_kwargs = path_kwargs
+            delegate.chunks = bytearray()
+            delegate.stream_request_body = stream
+            return delegate
+
+        return make
+
+    def start_request(
+        self, server_conn: object, request_conn: httputil.HTTPConnection
+    ) -> httputil.HTTPMessageDelegate:
+        """Tornado's HTTP server asks for one delegate per request: this one
+        builds the request and routes it as Tornado's ``_RoutingDelegate`` does."""
+        return _RequestDelegate(self, server_conn, request_conn)
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         self._inflight.discard(handler.request)
@@ -196,6 +271,89 @@ class Application(tornado.web.Application):
             )
             rows.append((rule.name, pattern, handler))
         return rows
+
+
+class _RequestDelegate(httputil.HTTPMessageDelegate):
+    """Tornado's ``_RoutingDelegate`` for an :class:`Application`: the request
+    is built without re-checking what Tornado's HTTP/1 parser already did
+    (:func:`torngas.asgi._request.new_request`, same attributes and the same
+    ``HTTPInputError`` for a bad Host or query string), then routed by
+    ``find_handler``; the handler's delegate gets every later call."""
+
+    __slots__ = ("application", "server_conn", "request_conn", "delegate")
+
+    def __init__(
+        self, application: Application, server_conn: object, request_conn: httputil.HTTPConnection
+    ) -> None:
+        self.application = application
+        self.server_conn = server_conn
+        self.request_conn = request_conn
+        self.delegate: httputil.HTTPMessageDelegate | None = None
+
+    def headers_received(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: HTTPHeaders,
+    ) -> Any:
+        assert isinstance(start_line, httputil.RequestStartLine)
+        request = _server_request(start_line, headers, self.request_conn, self.server_conn)
+        delegate = self.delegate = self.application.find_handler(request)
+        if delegate is None:  # a subclass's find_handler may find nothing
+            from tornado.routing import _DefaultMessageDelegate
+
+            tornado.web.app_log.debug(
+                "Delegate for %s %s request not found", start_line.method, start_line.path
+            )
+            delegate = self.delegate = _DefaultMessageDelegate(self.request_conn)
+        return delegate.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Any:
+        assert self.delegate is not None
+        return self.delegate.data_received(chunk)
+
+    def finish(self) -> None:
+        assert self.delegate is not None
+        self.delegate.finish()
+
+    def on_connection_close(self) -> None:
+        if self.delegate is not None:
+            self.delegate.on_connection_close()
+
+
+def _server_request(
+    start_line: httputil.RequestStartLine,
+    headers: HTTPHeaders,
+    connection: httputil.HTTPConnection,
+    server_connection: object,
+) -> HTTPServerRequest:
+    """``HTTPServerRequest(connection=, server_connection=, start_line=, headers=)``."""
+    if type(headers) is not HTTPHeaders or not headers:
+        return HTTPServerRequest(
+            connection=connection,
+            server_connection=server_connection,
+            start_line=start_line,
+            headers=headers,
+        )
+    method, uri, version = start_line
+    hosts = headers._as_list.get("Host")  # noqa: SLF001
+    if hosts:
+        host = hosts[0] if len(hosts) == 1 else ",".join(hosts)
+    elif version == "HTTP/1.0":
+        host = "127.0.0.1"  # HTTP/1.0 does not require the Host header
+    else:
+        raise httputil.HTTPInputError("Missing Host header")
+    context = getattr(connection, "context", None)
+    return new_request(
+        method,
+        uri,
+        version,
+        headers,
+        connection,
+        getattr(context, "remote_ip", None),
+        getattr(context, "protocol", "http"),
+        host,
+        server_connection,
+    )
 
 
 def _connection_gone(request: HTTPServerRequest) -> bool:

@@ -50,6 +50,8 @@ def _http_date() -> str:
     return _DATE[1]  # type: ignore[no-any-return]
 
 
+_time = time.time
+_new = object.__new__
 _MISSING: Any = object()
 
 try:  # the C encoder json.dumps uses, without its per-call Python set-up
@@ -68,9 +70,21 @@ def _json_dumps(obj: Any) -> str:
     return _JSON_ENCODER.encode(obj)
 
 
+_HTTPHeaders = httputil.HTTPHeaders
+_normalize_header = httputil._normalize_header  # noqa: SLF001 - HTTPHeaders' own (cached)
+#: Tornado's check of a response header value (RequestHandler._convert_header_value).
+_VALID_HEADER_VALUE = RequestHandler._VALID_HEADER_CHARS.fullmatch  # noqa: SLF001
+#: String header values already found valid (bounded: values may vary per request).
+_SAFE_VALUES: set[str] = set()
+_SAFE_VALUES_MAX = 512
+
+
 _PENDING_FINISHES: set[asyncio.Future[None]] = set()
 _sha1 = hashlib.sha1
 _ResponseStartLine = httputil.ResponseStartLine
+_OK_LINE = _ResponseStartLine("", 200, "OK")
+#: HTTP method -> handler method name (what ``method.lower()`` gives).
+_METHOD_NAMES = {m: m.lower() for m in RequestHandler.SUPPORTED_METHODS}
 
 # Methods whose Tornado/torngas versions the fast paths below inline. A handler
 # class overriding any of them takes Tornado's own path for that step.
@@ -218,6 +232,10 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
     _fast_init = True
     _fast_finish = True
     _fast_execute = True
+    _fast_headers = True
+    _plain_clear = False
+    _plain_initialize = False
+    _plain_tail = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -238,9 +256,26 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         self._finished = False
         self._auto_finish = True
         self._prepared_future = None
-        self.clear()
+        if self._plain_clear:  # clear(), inlined
+            now = _time()
+            if int(now) != _DATE[0]:
+                _http_date()
+            headers = _new(_HTTPHeaders)
+            headers._as_list = {  # noqa: SLF001
+                "Server": [_SERVER],
+                "Content-Type": ["text/html; charset=UTF-8"],
+                "Date": [_DATE[1]],
+            }
+            headers._combined_cache = {}  # noqa: SLF001
+            self._headers = headers
+            self._write_buffer = []
+            self._status_code = 200
+            self._reason = "OK"
+        else:
+            self.clear()
         request.connection.set_close_callback(self.on_connection_close)  # type: ignore[union-attr]
-        self.initialize(**kwargs)
+        if not self._plain_initialize:  # torngas's initialize() does nothing
+            self.initialize(**kwargs)
 
     async def _execute(self, transforms: list[Any], *args: bytes, **kwargs: bytes) -> None:
         """Tornado's ``_execute`` with less work for the usual request: the body
@@ -256,7 +291,8 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
             method = request.method
             if method not in self.SUPPORTED_METHODS:
                 raise HTTPError(405)
-            if "Content-Type" in request.headers:
+            rh = request.headers
+            if "Content-Type" in (rh._as_list if type(rh) is _HTTPHeaders else rh):  # noqa: SLF001
                 try:
                     request._parse_body()  # noqa: SLF001
                 except httputil.HTTPInputError as e:
@@ -273,7 +309,8 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                 future_set_result_unless_cancelled(self._prepared_future, None)
             if self._finished:
                 return
-            result = getattr(self, method.lower())(*self.path_args, **self.path_kwargs)  # type: ignore[union-attr]
+            name = _METHOD_NAMES.get(method) or method.lower()
+            result = getattr(self, name)(*self.path_args, **self.path_kwargs)
             if result is not None:
                 result = await result
             if self._auto_finish and not self._finished:
@@ -308,8 +345,9 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         headers = self._headers
         as_list = headers._as_list  # noqa: SLF001
         status = self._status_code
-        if status == 200 and request.method in ("GET", "HEAD") and "Etag" not in as_list:
-            buf = self._write_buffer
+        buf = self._write_buffer
+        method = request.method
+        if status == 200 and (method == "GET" or method == "HEAD") and "Etag" not in as_list:
             if len(buf) == 1:
                 digest = _sha1(buf[0]).hexdigest()
             else:
@@ -317,37 +355,94 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                 for part in buf:
                     hasher.update(part)
                 digest = hasher.hexdigest()
-            headers["Etag"] = f'"{digest}"'
-            if "If-None-Match" in request.headers and self.check_etag_header():
-                self._write_buffer = []
+            etag = f'"{digest}"'
+            as_list["Etag"] = [etag]  # headers["Etag"] = etag, without the call
+            headers._combined_cache["Etag"] = etag  # noqa: SLF001
+            rh = request.headers
+            if (
+                "If-None-Match" in (rh._as_list if type(rh) is _HTTPHeaders else rh)  # noqa: SLF001
+                and self.check_etag_header()
+            ):
+                self._write_buffer = buf = []
                 self.set_status(304)
                 status = 304
         if status in (204, 304) or 100 <= status < 200:
-            if self._write_buffer:
+            if buf:
                 raise RuntimeError(f"Cannot send body with status code HTTP{status}")
             self._clear_representation_headers()
-        elif "Content-Length" not in as_list:
-            headers["Content-Length"] = str(sum(len(part) for part in self._write_buffer))
+            body = b""
+        else:
+            body = buf[0] if len(buf) == 1 else b"".join(buf)
+            if "Content-Length" not in as_list:
+                length = str(len(body))
+                as_list["Content-Length"] = [length]
+                headers._combined_cache["Content-Length"] = length  # noqa: SLF001
         connection = request.connection
         connection.set_close_callback(None)  # type: ignore[union-attr]
-        body = b"".join(self._write_buffer)
         self._write_buffer = []
         self._headers_written = True
-        if request.method == "HEAD":
+        if method == "HEAD":
             body = b""
         new_cookie = self.__dict__.get("_new_cookie")
         if new_cookie is not None:
             for cookie in new_cookie.values():
                 self.add_header("Set-Cookie", cookie.OutputString(None))
-        future = connection.write_headers(  # type: ignore[union-attr]
-            _ResponseStartLine("", self._status_code, self._reason), headers, body
+        reason = self._reason
+        start_line = (
+            _OK_LINE if status == 200 and reason == "OK" else _ResponseStartLine("", status, reason)
         )
+        future = connection.write_headers(start_line, headers, body)  # type: ignore[union-attr]
         connection.finish()  # type: ignore[union-attr]
-        self._log()
-        self._finished = True
-        self.on_finish()
-        self._break_cycles()
+        if self._plain_tail:
+            # _log(), on_finish() (with complete_finish()) and _break_cycles(),
+            # as torngas and Tornado define them, inlined.
+            self.application.log_request(self)
+            self._finished = True
+            mw = self._mw
+            if mw.endcall_hooks:
+                mw.run_endcall(self, self._chain())
+            if request_finished.receivers:
+                request_finished.send_robust(type(self), handler=self)
+            self.ui = None
+        else:
+            self._log()
+            self._finished = True
+            self.on_finish()
+            self._break_cycles()
         return future
+
+    def write(self, chunk: str | bytes | dict[str, Any]) -> None:
+        """Tornado's ``write()``; bytes and str go to the buffer without the
+        type dispatch (same result, same error after ``finish()``)."""
+        if not self._finished:
+            kind = type(chunk)
+            if kind is bytes:
+                self._write_buffer.append(chunk)  # type: ignore[arg-type]
+                return
+            if kind is str:
+                self._write_buffer.append(chunk.encode("utf-8"))  # type: ignore[union-attr]
+                return
+        super().write(chunk)
+
+    def set_header(self, name: str, value: Any) -> None:
+        """Tornado's ``set_header`` (same conversion, same ``ValueError`` for an
+        unsafe value), with a string value already seen valid not checked
+        again. Classes overriding ``_convert_header_value`` get Tornado's."""
+        if type(value) is not str or not self._fast_headers:
+            return super().set_header(name, value)
+        if value not in _SAFE_VALUES:
+            if _VALID_HEADER_VALUE(value) is None:
+                raise ValueError(f"Unsafe header value {value!r}")
+            if len(_SAFE_VALUES) < _SAFE_VALUES_MAX:
+                _SAFE_VALUES.add(value)
+        headers = self._headers
+        if type(headers) is not _HTTPHeaders:
+            headers[name] = value
+            return None
+        norm = _normalize_header(name)
+        headers._combined_cache[norm] = value  # noqa: SLF001
+        headers._as_list[norm] = [value]  # noqa: SLF001
+        return None
 
     def render_string(self, template_name: str, **kwargs: Any) -> bytes:
         """Runs the ``process_render`` hooks, then renders with the engine from
@@ -448,6 +543,18 @@ def _set_fast_flags(cls: type[WebHandler]) -> None:
     )
     cls._fast_finish = all(getattr(cls, m) is getattr(WebHandler, m) for m in _FINISH_METHODS)
     cls._fast_execute = cls._cross_origin_protection is WebHandler._cross_origin_protection  # noqa: SLF001
+    cls._fast_headers = cls._convert_header_value is RequestHandler._convert_header_value  # noqa: SLF001
+    cls._plain_clear = (
+        cls.clear is HandlerHooksMixin.clear
+        and cls.set_default_headers is RequestHandler.set_default_headers
+    )
+    cls._plain_initialize = cls.initialize is HandlerHooksMixin.initialize
+    cls._plain_tail = (
+        cls._log is RequestHandler._log  # noqa: SLF001
+        and cls.on_finish is HandlerHooksMixin.on_finish
+        and cls.complete_finish is HandlerHooksMixin.complete_finish
+        and cls._break_cycles is RequestHandler._break_cycles  # noqa: SLF001
+    )
 
 
 class ErrorHandler(WebHandler):

@@ -14,13 +14,19 @@ does not grow with the traffic.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
-from tornado.routing import PathMatches, Rule
+from tornado.ioloop import IOLoop
+from tornado.routing import PathMatches, Rule, _unquote_or_none
+from tornado.web import _HandlerDelegate
 
-__all__ = ["IndexedRouter", "literal_prefix", "segment_key"]
+__all__ = ["HandlerDelegate", "IndexedRouter", "literal_prefix", "segment_key"]
 
+_get_running_loop = asyncio._get_running_loop  # noqa: SLF001 - None outside a loop
+#: Where Tornado keeps a strong reference to each handler task it starts.
+_PENDING_TASKS: set[Any] = IOLoop._pending_tasks  # noqa: SLF001
 _META = set(".^$*+?{}[]|()\\")
 _QUANT = set("*+?{")
 #: Escapes that stand for one literal character.
@@ -83,28 +89,51 @@ def _rule_key(rule: Rule) -> str | None:
 
 
 class IndexedRouterMixin:
-    """Replaces ``RuleRouter.find_handler``'s linear scan (see the module doc)."""
+    """Replaces ``RuleRouter.find_handler``'s linear scan (see the module doc).
+
+    When the router belongs to an application (Tornado's ``_ApplicationRouter``)
+    whose ``get_handler_delegate`` is Tornado's, a rule with a plain
+    ``PathMatches`` matcher and a ``RequestHandler`` class as target is
+    dispatched directly: its regex is matched, the path arguments decoded as
+    ``PathMatches.match`` does, and the application's delegate built with what
+    was read from the rule at start-up (no ``get_target_delegate`` hops). Any
+    other rule (host matchers, nested routers, callables, custom matchers) goes
+    through Tornado's ``get_target_delegate`` as before.
+    """
 
     rules: list[Rule]
-    _index: dict[str, tuple[Rule, ...]] | None = None
-    _anywhere: tuple[Rule, ...] = ()
+    _index: dict[str, tuple[_Entry, ...]] | None = None
+    _anywhere: tuple[_Entry, ...] = ()
 
-    def _build_index(self) -> dict[str, tuple[Rule, ...]]:
-        buckets: dict[str, list[tuple[int, Rule]]] = {}
-        anywhere: list[tuple[int, Rule]] = []
+    def _build_index(self) -> dict[str, tuple[_Entry, ...]]:
+        buckets: dict[str, list[tuple[int, _Entry]]] = {}
+        anywhere: list[tuple[int, _Entry]] = []
+        make = self._direct_factory()
         for pos, rule in enumerate(self.rules):
+            entry = _entry(rule, make)
             key = _rule_key(rule)
             if key is None:
-                anywhere.append((pos, rule))
+                anywhere.append((pos, entry))
             else:
-                buckets.setdefault(key, []).append((pos, rule))
+                buckets.setdefault(key, []).append((pos, entry))
         index = {
-            key: tuple(r for _, r in sorted(items + anywhere, key=lambda item: item[0]))
+            key: tuple(e for _, e in sorted(items + anywhere, key=lambda item: item[0]))
             for key, items in buckets.items()
         }
-        self._anywhere = tuple(r for _, r in anywhere)
+        self._anywhere = tuple(e for _, e in anywhere)
         self._index = index
         return index
+
+    def _direct_factory(self) -> Any:
+        """``make(request, handler_class, kwargs, args, path_kwargs, stream)``
+        building the application's delegate, or None when rules must go
+        through ``get_target_delegate`` (not an application router, or an
+        application with its own ``get_handler_delegate``)."""
+        app = getattr(self, "application", None)
+        if app is None:
+            return None
+        factory = getattr(app, "direct_delegate_factory", None)
+        return factory() if factory is not None else None
 
     def add_rules(self, rules: Any) -> None:
         super().add_rules(rules)  # type: ignore[misc]
@@ -115,11 +144,37 @@ class IndexedRouterMixin:
         if index is None:
             index = self._build_index()
         path = request.path
-        candidates = index.get(segment_key(path), self._anywhere)
-        for rule in candidates:
+        end = path.find("/", 1)
+        candidates = index.get(path[1:] if end < 0 else path[1:end], self._anywhere)
+        for rule, match, groups, make, handler_class, stream in candidates:
+            if match is not None:
+                found = match(path)
+                if found is None:
+                    continue
+                request._torngas_rule = rule  # which route matched (HTTP modules use it)
+                tkw = rule.target_kwargs or {}
+                if groups == 0:
+                    return make(request, handler_class, tkw, [], {}, stream)
+                if groups > 0:
+                    return make(
+                        request,
+                        handler_class,
+                        tkw,
+                        [_unquote_or_none(s) for s in found.groups()],
+                        {},
+                        stream,
+                    )
+                return make(
+                    request,
+                    handler_class,
+                    tkw,
+                    [],
+                    {str(k): _unquote_or_none(v) for k, v in found.groupdict().items()},
+                    stream,
+                )
             target_params = rule.matcher.match(request)
             if target_params is not None:
-                request._torngas_rule = rule  # which route matched (HTTP modules use it)
+                request._torngas_rule = rule
                 if rule.target_kwargs:
                     target_params["target_kwargs"] = rule.target_kwargs
                 delegate = self.get_target_delegate(  # type: ignore[attr-defined]
@@ -128,6 +183,63 @@ class IndexedRouterMixin:
                 if delegate is not None:
                     return delegate
         return None
+
+
+#: ``(rule, regex.match or None, groups, make, handler_class, stream_request_body)``;
+#: groups: 0 none, > 0 positional, -1 named.
+_Entry = tuple[Rule, Any, int, Any, Any, bool]
+
+
+def _entry(rule: Rule, make: Any) -> _Entry:
+    """How :meth:`IndexedRouterMixin.find_handler` tries ``rule``."""
+    from tornado.web import RequestHandler, _has_stream_request_body
+
+    matcher = rule.matcher
+    target = rule.target
+    if (
+        make is None
+        or type(matcher) is not PathMatches
+        or not isinstance(target, type)
+        or not issubclass(target, RequestHandler)
+    ):
+        return (rule, None, 0, None, None, False)
+    regex = matcher.regex
+    groups = 0 if not regex.groups else -1 if regex.groupindex else regex.groups
+    return (rule, regex.match, groups, make, target, _has_stream_request_body(target))
+
+
+class HandlerDelegate(_HandlerDelegate):
+    """Tornado's ``_HandlerDelegate`` with a cheaper ``execute`` for the usual
+    request (template and static caches on, no ``@stream_request_body``, on
+    a running loop): no settings look-ups, and the handler's coroutine becomes
+    a task of the running loop directly, as ``gen.convert_yielded`` makes it
+    (kept in ``IOLoop._pending_tasks`` until done; an exception escaping it is
+    raised in its done callback, for the loop to log)."""
+
+    def execute(self) -> Any:
+        app = self.application
+        loop = _get_running_loop()
+        if self.stream_request_body or loop is None or not getattr(app, "_fast_delegate", False):
+            return super().execute()
+        request = self.request
+        handler = self.handler = self.handler_class(app, request, **self.handler_kwargs)
+        factories = app.transforms
+        transforms = [t(request) for t in factories] if factories else []
+        task = loop.create_task(
+            handler._execute(transforms, *self.path_args, **self.path_kwargs)  # noqa: SLF001
+        )
+        _PENDING_TASKS.add(task)
+        task.add_done_callback(_task_done)
+        return None
+
+
+def _task_done(fut: asyncio.Future[Any]) -> None:
+    # Tornado's two callbacks: IOLoop._unregister_task, then
+    # ``lambda f: f.cancelled() or f.result()`` (an exception that escaped
+    # _execute is raised here, and so logged by the loop).
+    _PENDING_TASKS.discard(fut)
+    if not fut.cancelled():
+        fut.result()
 
 
 def make_indexed_router(base: type) -> type:

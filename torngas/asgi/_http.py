@@ -33,10 +33,13 @@ from tornado import httputil
 from tornado.iostream import StreamClosedError
 from tornado.web import _HandlerDelegate
 
+from torngas.routing import HandlerDelegate
+
 __all__ = ["ASGIConnection", "run_http"]
 
 log = logging.getLogger("torngas.asgi")
 
+_get_running_loop = asyncio.get_running_loop
 _START = "http.response.start"
 _BODY = "http.response.body"
 _EMPTY = b""
@@ -135,6 +138,21 @@ class _Stream:
 class ASGIConnection(_Outbox):
     """A :class:`tornado.httputil.HTTPConnection` on ASGI ``send``."""
 
+    # Per-request state; the class values are the start (an instance gets its
+    # own on the first assignment), so building a connection sets four names.
+    _sender: asyncio.Task[None] | None = None
+    inline = False
+    closed = False
+    _close_callback: Callable[[], None] | None = None
+    finished = False  # finish() was called
+    complete = False  # the final body message went out
+    started = False  # http.response.start was queued
+    _done: asyncio.Future[None] | None = None
+    _watcher: asyncio.Future[None] | None = None
+    #: ``receive``, once the request body was read (for the disconnect watcher).
+    receive: Callable[[], Any] | None = None
+    _skip: frozenset[str] = _SKIP
+
     def __init__(
         self,
         send: Callable[[dict[str, Any]], Any],
@@ -143,19 +161,13 @@ class ASGIConnection(_Outbox):
         head: bool,
         skip_headers: frozenset[str] = _SKIP,
     ) -> None:
-        super().__init__(send)
+        self._send = send
+        self._queue = collections.deque()
         self.context = context
         self.max_body_size = max_body_size
         self._head = head
-        self._skip = skip_headers
-        self._close_callback: Callable[[], None] | None = None
-        self.finished = False  # finish() was called
-        self.complete = False  # the final body message went out
-        self.started = False  # http.response.start was queued
-        self._done: asyncio.Future[None] | None = None
-        self._watcher: asyncio.Future[None] | None = None
-        #: ``receive``, once the request body was read (for the disconnect watcher).
-        self.receive: Callable[[], Any] | None = None
+        if skip_headers is not _SKIP:
+            self._skip = skip_headers
 
     @property
     def stream(self) -> _Stream:
@@ -169,7 +181,7 @@ class ASGIConnection(_Outbox):
         headers: httputil.HTTPHeaders,
         chunk: bytes | None = None,
     ) -> asyncio.Future[None]:
-        fut = self._future()
+        fut = _get_running_loop().create_future()
         if self.closed:
             fut.set_exception(StreamClosedError())
             fut.exception()
@@ -184,11 +196,14 @@ class ASGIConnection(_Outbox):
         ]
         self.started = True
         start = {"type": _START, "status": start_line.code, "headers": raw}  # type: ignore[union-attr]
+        queue = self._queue
         if chunk and not self._head:
-            self._push(start, None)
-            self._push({"type": _BODY, "body": chunk, "more_body": True}, fut)
+            queue.append((start, None))
+            queue.append(({"type": _BODY, "body": chunk, "more_body": True}, fut))
         else:
-            self._push(start, fut)
+            queue.append((start, fut))
+        if not self.inline and self._sender is None:
+            self._sender = asyncio.ensure_future(self._drain())
         return fut
 
     def write(self, chunk: bytes) -> asyncio.Future[None]:
@@ -261,10 +276,26 @@ class ASGIConnection(_Outbox):
     async def wait_complete(self, receive: Callable[[], Any]) -> None:
         """Send what is queued; wait for the response's end or the client's exit."""
         self.inline = False
-        if self._queue and self._sender is None:
-            await self.send_queued()
+        queue = self._queue
+        if queue and self._sender is None:
+            # send_queued(), without a coroutine of its own (the usual case:
+            # the whole response is queued when the handler returns).
+            send = self._send
+            while queue:
+                msg, fut = queue.popleft()
+                try:
+                    await send(msg)
+                except Exception as exc:  # the server refused: the client is gone
+                    self.send_failed(exc, fut)
+                    break
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+                if msg["type"] == _BODY and not msg["more_body"]:
+                    self.complete = True
+                    self._resolve()
         if self.complete or self.closed:
-            self._stop_watching()
+            if self._watcher is not None:
+                self._stop_watching()
             return
         self._done = asyncio.get_running_loop().create_future()
         if self._queue and self._sender is None:
@@ -275,6 +306,14 @@ class ASGIConnection(_Outbox):
             await self._done
         finally:
             self._stop_watching()
+
+    def send_failed(self, exc: Exception, fut: asyncio.Future[None] | None) -> None:
+        """``send`` raised: the client is gone (the server refuses to send)."""
+        log.debug("ASGI send failed: %r", exc)
+        if fut is not None and not fut.done():
+            fut.set_exception(StreamClosedError(real_error=exc))
+            fut.exception()  # retrieved: nobody has to await it
+        self.client_gone()
 
     def _stop_watching(self) -> None:
         watcher = self._watcher
@@ -317,6 +356,25 @@ class _Inline:
             yielded = coro.send(None)
         except StopIteration as stop:
             return stop.value
+        return (yield from _Resume(coro, yielded, self.conn).__await__())
+
+
+class _Resume:
+    """``await _Resume(coro, yielded, conn)``: the rest of ``coro``, whose first
+    step ran already (and yielded ``yielded``), in the current task; ``conn``
+    is told that its handler suspended."""
+
+    __slots__ = ("coro", "yielded", "conn")
+
+    def __init__(self, coro: Any, yielded: Any, conn: ASGIConnection) -> None:
+        self.coro = coro
+        self.yielded = yielded
+        self.conn = conn
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self.coro
+        yielded = self.yielded
+        self.yielded = None
         self.conn.suspended()
         while True:
             try:
@@ -384,11 +442,9 @@ def _content_length(request: httputil.HTTPServerRequest) -> int | None:
         return None
 
 
+#: Tornado's handler delegates whose ``execute`` run_http may run itself.
+_DELEGATES = (HandlerDelegate, _HandlerDelegate)
 _BODILESS_VERSIONS = frozenset({"HTTP/1.1", "HTTP/1.0"})
-
-
-def _chunked(request: httputil.HTTPServerRequest) -> bool:
-    return "Transfer-Encoding" in request.headers._as_list  # noqa: SLF001
 
 
 async def run_http(
@@ -401,38 +457,70 @@ async def run_http(
 ) -> None:
     """Serve ``request`` with the Tornado application ``app``."""
     delegate = app.find_handler(request)
-    if fast and type(delegate) is _HandlerDelegate and not delegate.stream_request_body:
+    if fast and type(delegate) in _DELEGATES and not delegate.stream_request_body:
         limit = conn.max_body_size
-        length = _content_length(request)
+        as_list = request.headers._as_list  # noqa: SLF001
+        length = _content_length(request) if "Content-Length" in as_list else None
         if length is not None and length > limit:
             app_log_body_too_large(request, length, limit)
             await _simple(send, 413, "Request Entity Too Large")
             _forget(app, request)
             return
-        if length is None and request.version in _BODILESS_VERSIONS and not _chunked(request):
+        if (
+            length is None
+            and request.version in _BODILESS_VERSIONS
+            and "Transfer-Encoding" not in as_list
+        ):
             # HTTP/1.x without Content-Length or Transfer-Encoding has no body
             # (RFC 9112 6.3): nothing to wait for. A disconnect meanwhile is
             # seen by the watcher once the handler suspends.
-            body: bytes | int | None = _EMPTY
+            pass  # request.body is b"" already
         else:
             body = await _read_body(receive, conn, limit)
-        if body is None:
-            _forget(app, request)
-            return
-        if isinstance(body, int):
-            app_log_body_too_large(request, None, limit)
-            await _simple(send, 413, "Request Entity Too Large")
-            _forget(app, request)
-            return
-        request.body = body
+            if body is None:
+                _forget(app, request)
+                return
+            if isinstance(body, int):
+                app_log_body_too_large(request, None, limit)
+                await _simple(send, 413, "Request Entity Too Large")
+                _forget(app, request)
+                return
+            request.body = body
         conn.receive = receive
         handler = delegate.handler = delegate.handler_class(app, request, **delegate.handler_kwargs)
-        transforms = [t(request) for t in app.transforms]
+        factories = app.transforms
+        transforms = [t(request) for t in factories] if factories else []
         conn.inline = True
-        await _Inline(
-            handler._execute(transforms, *delegate.path_args, **delegate.path_kwargs),  # noqa: SLF001
-            conn,
-        )
+        # The handler runs in this task; if it suspends, _Resume takes over.
+        coro = handler._execute(transforms, *delegate.path_args, **delegate.path_kwargs)  # noqa: SLF001
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            pass
+        else:
+            await _Resume(coro, yielded, conn)
+        conn.inline = False
+        queue = conn._queue  # noqa: SLF001
+        if queue and conn._sender is None:  # noqa: SLF001
+            # wait_complete()'s sending, here: the usual response (queued
+            # whole when the handler returns) needs no coroutine of its own.
+            while queue:
+                msg, fut = queue.popleft()
+                try:
+                    await send(msg)
+                except Exception as exc:  # the server refused: the client is gone
+                    conn.send_failed(exc, fut)
+                    break
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+                if msg["type"] == _BODY and not msg["more_body"]:
+                    conn.complete = True
+                    if conn._done is not None:  # noqa: SLF001
+                        conn._resolve()  # noqa: SLF001
+        if conn.complete or conn.closed:
+            if conn._watcher is not None:  # noqa: SLF001
+                conn._stop_watching()  # noqa: SLF001
+            return
         await conn.wait_complete(receive)
         return
     await _run_delegate(app, request, delegate, conn, receive, send)

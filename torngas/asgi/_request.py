@@ -17,7 +17,7 @@ from typing import Any
 from tornado import httputil
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, parse_qs_bytes, split_host_and_port
 
-__all__ = ["Context", "headers_from_scope", "new_request", "uri_from_scope"]
+__all__ = ["Context", "headers_from_scope", "host_name", "new_request", "uri_from_scope"]
 
 _ABNF_HOST = httputil._ABNF.host  # noqa: SLF001 - the regex Tornado validates Host with
 _MAX_ARGS = httputil._DEFAULT_PARSE_BODY_CONFIG.urlencoded.max_arguments  # noqa: SLF001
@@ -95,31 +95,40 @@ class Context:
         return self.remote_ip
 
 
+def host_name(host: str) -> str:
+    """``request.host_name`` for a ``Host`` value, after the checks
+    ``HTTPServerRequest.__init__`` makes (:class:`~tornado.httputil.HTTPInputError`
+    for a Host Tornado refuses). A valid value is remembered (bounded)."""
+    name = _HOSTS.get(host)
+    if name is None:
+        if not _ABNF_HOST.fullmatch(host):
+            raise httputil.HTTPInputError(f"Invalid Host header: {host!r}")
+        if "," in host:
+            raise httputil.HTTPInputError(f"Multiple host headers not allowed: {host!r}")
+        name = split_host_and_port(host.lower())[0]
+        if len(_HOSTS) < _HOSTS_MAX:
+            _HOSTS[host] = name
+    return name
+
+
 def new_request(  # noqa: PLR0913 - the parts of a request
     method: str,
     uri: str,
     version: str,
     headers: HTTPHeaders,
     connection: Any,
-    remote_ip: str,
+    remote_ip: str | None,
     protocol: str,
     host: str,
+    server_connection: Any = None,
 ) -> HTTPServerRequest:
-    """An ``HTTPServerRequest`` (that very class) built from parts the ASGI
-    server parsed, with the attributes its ``__init__`` sets.
+    """An ``HTTPServerRequest`` (that very class) built from parts the server
+    parsed, with the attributes its ``__init__`` sets.
 
-    Raises :class:`tornado.httputil.HTTPInputError` for a Host header Tornado
-    would refuse, exactly as ``__init__`` does.
+    Raises :class:`tornado.httputil.HTTPInputError` for a Host header or a
+    query string Tornado would refuse, exactly as ``__init__`` does.
     """
-    host_name = _HOSTS.get(host)
-    if host_name is None:
-        if not _ABNF_HOST.fullmatch(host):
-            raise httputil.HTTPInputError(f"Invalid Host header: {host!r}")
-        if "," in host:
-            raise httputil.HTTPInputError(f"Multiple host headers not allowed: {host!r}")
-        host_name = split_host_and_port(host.lower())[0]
-        if len(_HOSTS) < _HOSTS_MAX:
-            _HOSTS[host] = host_name
+    name = _HOSTS.get(host) or host_name(host)
     path, _, query = uri.partition("?")
     if query:
         try:
@@ -130,29 +139,30 @@ def new_request(  # noqa: PLR0913 - the parts of a request
     else:
         arguments = {}
         query_arguments = {}
+    # The attributes in the order __init__ sets them (instances then share
+    # their key table with Tornado's own requests).
     request = _new(HTTPServerRequest)
-    request.__dict__.update(
-        method=method,
-        uri=uri,
-        version=version,
-        headers=headers,
-        body=b"",
-        remote_ip=remote_ip,
-        protocol=protocol,
-        host=host,
-        host_name=host_name,
-        files={},
-        connection=connection,
-        server_connection=None,
-        _start_time=time.time(),
-        _finish_time=None,
-        path=path,
-        query=query,
-        arguments=arguments,
-        query_arguments=query_arguments,
-        body_arguments={},
-    )
+    request.method = method
+    request.uri = uri
+    request.version = version
+    request.headers = headers
+    request.body = b""
+    request.remote_ip = remote_ip  # type: ignore[assignment]
+    request.protocol = protocol
+    request.host = host
+    request.host_name = name
+    request.files = {}
+    request.connection = connection
+    request.server_connection = server_connection
+    request._start_time = _time()  # noqa: SLF001
+    request._finish_time = None  # noqa: SLF001
+    request.path = path
+    request.query = query
+    request.arguments = arguments
+    request.query_arguments = query_arguments
+    request.body_arguments = {}
     return request
 
 
 _new = object.__new__
+_time = time.time

@@ -286,10 +286,10 @@ async def run_websocket(
     receive: Callable[[], Any],
 ) -> None:
     """Run the handshake through the handler, then the protocol until closed."""
-    from tornado.web import _HandlerDelegate
+    from torngas.asgi._http import _DELEGATES
 
     delegate = app.find_handler(request)
-    if type(delegate) is not _HandlerDelegate:
+    if type(delegate) not in _DELEGATES:
         conn.status = 404
         await conn.refuse()
         return

@@ -17,6 +17,8 @@ __all__ = ["ASGIApplication"]
 log = logging.getLogger("torngas.asgi")
 
 _DEFAULT_MAX_BODY = 100 * 1024 * 1024  # Tornado's HTTPServer default
+#: ASGI WebSocket schemes -> Tornado's ``request.protocol`` (others are kept).
+_SCHEMES: dict[str, str] = {"ws": "http", "wss": "https"}
 _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "3": "HTTP/3"}
 
 
@@ -132,19 +134,6 @@ class ASGIApplication:
                 return
 
     # ------------------------------------------------------------ requests
-    def _context(self, scope: dict[str, Any], headers: httputil.HTTPHeaders) -> Context:
-        client = scope.get("client")
-        peer = client[0] if client else "0.0.0.0"
-        scheme = scope.get("scheme") or "http"
-        if scheme == "ws":
-            scheme = "http"
-        elif scheme == "wss":
-            scheme = "https"
-        ctx = Context(tuple(client) if client else None, peer, scheme)
-        if self._xheaders:
-            self._apply_xheaders(ctx, headers)
-        return ctx
-
     def _apply_xheaders(self, ctx: Context, headers: httputil.HTTPHeaders) -> None:
         from torngas.security import resolve_forwarded
 
@@ -156,19 +145,45 @@ class ASGIApplication:
             ctx.protocol = scheme
 
     def _request(self, scope: dict[str, Any], conn: Any, method: str) -> httputil.HTTPServerRequest:
+        """The Tornado request of an HTTP or WebSocket scope; ``conn.context``
+        gets the client address and scheme (from trusted proxy headers with
+        ``XHEADERS``)."""
         headers = headers_from_scope(scope["headers"])
-        ctx = self._context(scope, headers)
+        scheme = scope.get("scheme") or "http"
+        client = scope.get("client")
+        if client:
+            ctx = Context(tuple(client), client[0], _SCHEMES.get(scheme, scheme))
+        else:
+            ctx = Context(None, "0.0.0.0", _SCHEMES.get(scheme, scheme))
+        if self._xheaders:
+            self._apply_xheaders(ctx, headers)
         conn.context = ctx
         host_list = headers._as_list.get("Host")  # noqa: SLF001
-        if host_list:
-            host = host_list[0] if len(host_list) == 1 else ",".join(host_list)
+        if host_list and len(host_list) == 1:
+            host = host_list[0]
+        elif host_list:
+            host = ",".join(host_list)
         else:  # HTTP/2 without :authority, or HTTP/1.0: what the server listens on
             server = scope.get("server")
             host = f"{server[0]}:{server[1]}" if server and server[1] else "127.0.0.1"
             headers["Host"] = host
-        version = _VERSIONS.get(scope.get("http_version", "1.1"), "HTTP/1.1")
+        raw = scope.get("raw_path")
+        if raw:
+            query = scope.get("query_string")
+            uri = raw.decode("latin-1")
+            if query:
+                uri = uri + "?" + query.decode("latin-1")
+        else:
+            uri = uri_from_scope(scope)
         return new_request(
-            method, uri_from_scope(scope), version, headers, conn, ctx.remote_ip, ctx.protocol, host
+            method,
+            uri,
+            _VERSIONS.get(scope.get("http_version"), "HTTP/1.1"),
+            headers,
+            conn,
+            ctx.remote_ip,
+            ctx.protocol,
+            host,
         )
 
     async def __call__(
