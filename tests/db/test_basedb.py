@@ -30,10 +30,17 @@ BACKENDS = [
 ]
 
 
+@pytest.fixture(params=[True, False], ids=["fast", "slow"])
+def fast_path(request: pytest.FixtureRequest) -> bool:
+    """Each test runs on basedb's DBAPI fast path and on its SQLAlchemy path."""
+    return bool(request.param)
+
+
 @pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+def db(request: pytest.FixtureRequest, tmp_path: Path, fast_path: bool) -> Iterator[Any]:
     url = backend_url(request.param, tmp_path)
     d = basedb.database(url=url)
+    d.fast_path = fast_path
     t = f"tg_bdb_{uuid.uuid4().hex[:8]}"
     pk = {
         "sqlite": "id INTEGER PRIMARY KEY AUTOINCREMENT",

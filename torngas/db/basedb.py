@@ -30,23 +30,40 @@ Safety, and where we differ from web.py / torngas 1.8:
 - Every call without an open ``transaction()`` runs in its own short
   transaction (autocommit). The API is synchronous: from a handler, call it
   through :func:`torngas.concurrent.run_in_threadpool`.
+- Rows are keyed by the driver's column names (``what="count(*) AS n"`` →
+  ``row.n``), on every path.
+
+Fast path: ``query()``, ``select()`` and ``where()`` outside ``transaction()``
+with plain values (no list, only None/bool/int/float/str/bytes/Decimal/
+date/datetime/time/timedelta/UUID) on SQLite, PyMySQL or psycopg, with no
+connection-event listener, no SQL logging and no engine execution options,
+run on a DBAPI connection of the engine's pool with the statement and bind
+processing SQLAlchemy compiles for them (once per SQL text and value types);
+results, errors, disconnect handling and commit are SQLAlchemy's. Everything
+else, and ``db.fast_path = False``, goes through ``Connection.execute``.
+See docs/database.md.
 """
 
 from __future__ import annotations
 
 import contextvars
+import datetime
+import decimal
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, column, create_engine, literal_column, table, text
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, type_api
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.util import is_exit_exception
 
 __all__ = ["DB", "Storage", "ResultSet", "Transaction", "database", "sqlwhere"]
 
@@ -192,6 +209,189 @@ def _table(name: str, columns: Iterable[str] = ()) -> Any:
     return table(tname, *[column(_ident(c, "column name")) for c in columns], schema=schema or None)
 
 
+# -- the DBAPI fast path ---------------------------------------------------------
+#
+# ``query()`` and ``select()``/``where()`` outside ``transaction()`` skip
+# SQLAlchemy's per-execute machinery (Connection, transaction object, compile
+# cache lookup, execution context, result metadata) and run on a DBAPI
+# connection checked out from the engine's own pool. What reaches the driver
+# is what SQLAlchemy would send: the statement is compiled by SQLAlchemy itself
+# (once per SQL text, dialect and resolved value types: on PostgreSQL the
+# rendered casts depend on the value types), and the values go through the
+# same bind processors SQLAlchemy applies. Errors are wrapped and disconnects
+# invalidate the pool exactly as ``Connection._handle_dbapi_exception`` does.
+# Anything the fast path cannot reproduce takes the SQLAlchemy path.
+
+# (dialect name, driver) pairs whose stock SQLAlchemy dialect the fast path was
+# checked against (tests/db/test_basedb_fastpath.py)
+_FAST_DRIVERS = frozenset(
+    {
+        ("sqlite", "pysqlite"),
+        ("mysql", "pymysql"),
+        ("mariadb", "pymysql"),
+        ("postgresql", "psycopg"),
+    }
+)
+_resolve_type: Callable[[Any], Any] | None = getattr(type_api, "_resolve_value_to_type", None)
+_NULLTYPE = type_api.NULLTYPE
+_EXPANDING = (list, tuple, set, frozenset)
+# ConnectionEvents the fast path would skip: any listener sends calls the slow way
+_CONNECTION_EVENTS = (
+    "engine_connect",
+    "before_execute",
+    "after_execute",
+    "before_cursor_execute",
+    "after_cursor_execute",
+    "begin",
+    "commit",
+    "rollback",
+    "set_connection_execution_options",
+)
+_SLOW: Any = object()  # "take the SQLAlchemy path"
+_MISS: Any = object()
+
+
+def _fast_types() -> dict[int, Any]:
+    """The (shared) SQLAlchemy types plain Python values resolve to; a value
+    resolving to anything else (an Enum, a str subclass, an object) is slow."""
+    if _resolve_type is None:
+        return {}
+    utc = datetime.UTC
+    samples = (
+        None, True, 1, 1 << 40, 1.5, "a", "\u00e9", b"b", decimal.Decimal("1.5"),
+        datetime.date(2000, 1, 1), datetime.datetime(2000, 1, 1),
+        datetime.datetime(2000, 1, 1, tzinfo=utc), datetime.time(1),
+        datetime.time(1, tzinfo=utc), datetime.timedelta(1), uuid.UUID(int=1),
+    )  # fmt: skip
+    return {id(t): t for t in map(_resolve_type, samples)}
+
+
+_FAST_TYPES = _fast_types()
+
+
+def _fast_driver(engine: Engine) -> bool:
+    """Can this engine's dialect take the fast path at all (static checks)?"""
+    from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
+    from sqlalchemy.engine.interfaces import BindTyping
+
+    d = engine.dialect
+    ctx = d.execution_ctx_cls
+    return bool(
+        _FAST_TYPES
+        and (d.name, d.driver) in _FAST_DRIVERS
+        and type(d).__module__.startswith("sqlalchemy.dialects.")  # not a user subclass
+        and all(
+            getattr(type(d), m) is getattr(DefaultDialect, m)
+            for m in ("do_execute", "do_begin", "do_commit", "do_rollback")
+        )
+        # (post_exec is not checked: MySQL's only acts on DELETE…RETURNING
+        # constructs, which never come this way)
+        and all(
+            getattr(ctx, m) is getattr(DefaultExecutionContext, m)
+            for m in ("pre_exec", "create_cursor", "create_default_cursor", "get_result_processor")
+        )
+        and not d.server_side_cursors
+        and d.bind_typing is not BindTyping.SETINPUTSIZES
+        and not getattr(d, "_broken_dotted_colnames", False)  # SQLite < 3.10 renames columns
+    )
+
+
+def _value_types(values: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The SQLAlchemy type each value binds as (part of the plan key), or None: slow."""
+    assert _resolve_type is not None
+    out = []
+    for v in values:
+        if isinstance(v, _EXPANDING):
+            return None
+        try:
+            t = _resolve_type(v)
+        except Exception:
+            return None
+        if id(t) not in _FAST_TYPES or (t is _NULLTYPE and v is not None):
+            return None
+        out.append(t)
+    return tuple(out)
+
+
+class _Plan(NamedTuple):
+    """A compiled statement and how to turn the call's values into its parameters."""
+
+    statement: str
+    positional: bool
+    # (dict key or None, index into the call's values + consts, bind processor or None)
+    binds: tuple[tuple[str | None, int, Callable[[Any], Any] | None], ...]
+    sequence: Callable[[list[Any]], Any]
+    # values of binds the compiler added itself (SQLite renders LIMIT n as LIMIT ? OFFSET ?)
+    consts: tuple[Any, ...]
+
+    def params(self, values: Sequence[Any]) -> Any:
+        if self.consts:
+            values = [*values, *self.consts]
+        if self.positional:
+            return self.sequence(
+                [values[i] if p is None else p(values[i]) for _, i, p in self.binds]
+            )
+        return {k: values[i] if p is None else p(values[i]) for k, i, p in self.binds}
+
+
+def _compile_plan(
+    stmt: Any,
+    dialect: Any,
+    nvalues: int,
+    fixed: Mapping[str, int],
+    objs: Sequence[tuple[Any, int]],
+) -> _Plan | None:
+    """Compile ``stmt`` as ``Connection.execute`` would. ``fixed`` maps bind
+    names to indexes into the call's ``nvalues`` values, ``objs`` gives
+    (BindParameter, index) for binds with generated names (limit/offset).
+    None: the statement needs the slow path."""
+    from sqlalchemy.sql import compiler
+
+    compiled = stmt.compile(
+        dialect=dialect, linting=dialect.compiler_linting | compiler.WARN_LINTING
+    )
+    if (
+        compiled.literal_execute_params
+        or compiled.post_compile_params
+        or getattr(compiled, "schema_translate_map", None)
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+    ):
+        return None
+    index_of = dict(fixed)
+    for obj, i in objs:
+        name = compiled.bind_names.get(obj)
+        if name is None:  # not the object we made: cannot tell which value it takes
+            return None
+        index_of[name] = i
+    consts: list[Any] = []
+    for bp, name in compiled.bind_names.items():
+        if name not in index_of:
+            if bp.callable is not None or bp.required or not bp.key.startswith("%("):
+                return None  # only anonymous literals the compiler made are constants
+            index_of[name] = nvalues + len(consts)
+            consts.append(bp.value)
+    procs = compiled._bind_processors
+    if compiled.positional:
+        names: Sequence[str] = compiled.positiontup or ()
+    else:
+        names = list(dict.fromkeys(compiled.bind_names.values()))
+    escaped = compiled.escaped_bind_names
+    binds = []
+    for name in names:
+        if name not in index_of:
+            return None
+        key = None if compiled.positional else escaped.get(name, name)
+        binds.append((key, index_of[name], procs.get(name)))
+    return _Plan(
+        compiled.string,
+        bool(compiled.positional),
+        tuple(binds),
+        dialect.execute_sequence_format,
+        tuple(consts),
+    )
+
+
 class Transaction:
     """A transaction (or a savepoint when nested). Commit on normal exit of
     ``with``, roll back on an exception; or call :meth:`commit`/:meth:`rollback`."""
@@ -250,11 +450,17 @@ class Transaction:
 class DB:
     """web.py-style database access on one SQLAlchemy :class:`Engine`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, fast_path: bool = True) -> None:
         self.engine = engine
+        #: run plain calls on the DBAPI connection (see docs/database.md); False:
+        #: every call goes through SQLAlchemy's Connection.execute
+        self.fast_path = fast_path
         self._conn: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
             f"torngas_basedb_{id(self)}", default=None
         )
+        self._fast_driver = _fast_driver(engine)
+        # plan key -> _Plan, or None when that statement must take the slow path
+        self._plans: dict[tuple[Any, ...], _Plan | None] = {}
 
     def __repr__(self) -> str:
         return f"<DB {self.engine.url.render_as_string(hide_password=True)}>"
@@ -277,9 +483,254 @@ class DB:
     @staticmethod
     def _collect(result: Any, rows: bool | None) -> Any:
         if rows or (rows is None and result.returns_rows):
-            keys = tuple(result.keys())
+            # the driver's column names, as web.py: for a select() whose ``what``
+            # is one expression SQLAlchemy would key the row by that text
+            # ("count(*) AS n"), not by the column's name ("n")
+            keys = tuple(d[0] for d in result.cursor.description)
             return ResultSet([Storage(zip(keys, row, strict=True)) for row in result.fetchall()])
         return result
+
+    # -- the fast path (see _FAST_DRIVERS) -------------------------------------
+    def _fast_ready(self) -> bool:
+        """Per call: may this call skip SQLAlchemy's execute path?"""
+        if not (self.fast_path and self._fast_driver) or self._conn.get() is not None:
+            return False  # another driver, or inside transaction(): its Connection
+        engine = self.engine
+        if engine._execution_options:
+            return False
+        if engine._has_events:  # stays True once a listener was added: look at the listeners
+            d = engine.dispatch
+            if any(getattr(d, name) for name in _CONNECTION_EVENTS):
+                return False
+        dialect = engine.dialect
+        if dialect._has_events:  # do_connect listeners are fine: the pool runs them
+            d = dialect.dispatch
+            if d.do_execute or d.do_execute_no_params or d.handle_error:
+                return False
+        return not engine._should_log_info()  # echo / sqlalchemy.engine at INFO: log it all
+
+    def _fast_call(
+        self,
+        key: tuple[Any, ...],
+        values: Sequence[Any],
+        build: Callable[[], tuple[Any, Mapping[str, int], Sequence[tuple[Any, int]]]],
+        rows: bool | None,
+    ) -> Any:
+        plan = self._plans.get(key, _MISS)
+        if plan is None:
+            return _SLOW
+        if plan is _MISS:
+            stmt, fixed, objs = build()  # raises what the slow path raises (bad identifiers…)
+            fairy = self._checkout()  # compile after connecting: the dialect is initialized
+            try:
+                plan = _compile_plan(stmt, self.engine.dialect, len(values), fixed, objs)
+            except BaseException:
+                fairy.close()
+                raise
+            if len(self._plans) >= _PARSED_MAX:
+                self._plans.clear()
+            self._plans[key] = plan
+            if plan is None:
+                fairy.close()
+                return _SLOW
+        else:
+            fairy = self._checkout()
+        try:
+            params = plan.params(values)
+        except Exception:  # a bind processor refused the value: let SQLAlchemy say so
+            fairy.close()
+            return _SLOW
+        return self._fast_execute(fairy, plan.statement, params, rows)
+
+    def _checkout(self) -> Any:
+        """A pooled DBAPI connection, errors wrapped as ``Connection()`` wraps them."""
+        engine = self.engine
+        try:
+            return engine.raw_connection()
+        except engine.dialect.loaded_dbapi.Error as err:
+            Connection._handle_dbapi_exception_noconnection(err, engine.dialect, engine)
+            raise
+
+    def _fast_execute(self, fairy: Any, statement: str, params: Any, rows: bool | None) -> Any:
+        """``engine.begin()`` + execute + fetch + commit, on the DBAPI connection."""
+        try:
+            cursor = fairy.cursor()
+        except BaseException as e:
+            self._fast_fail(fairy, None, e, statement, params, no_context=True)
+        try:
+            cursor.execute(statement, params)  # DefaultDialect.do_execute
+        except BaseException as e:
+            self._fast_fail(fairy, cursor, e, statement, params)
+        try:
+            desc = cursor.description
+            if rows or (rows is None and desc):
+                keys = tuple(d[0] for d in desc)
+                result: Any = ResultSet(
+                    [Storage(zip(keys, row, strict=False)) for row in cursor.fetchall()]
+                )
+            else:
+                result = cursor.rowcount
+        except BaseException as e:
+            self._fast_fail(fairy, cursor, e, None, None)
+        self._close_cursor(cursor)
+        try:
+            fairy.commit()  # DefaultDialect.do_commit
+        except BaseException as e:
+            self._fast_fail(fairy, None, e, None, None)
+        # committed: back to the pool without the reset-on-return rollback, as
+        # Connection.close() does after its transaction ended
+        close = getattr(fairy, "_close_special", None)
+        if close is not None:
+            close(transaction_reset=True)
+        else:  # pragma: no cover - another SQLAlchemy version
+            fairy.close()
+        return result
+
+    def _close_cursor(self, cursor: Any) -> None:
+        try:
+            cursor.close()
+        except Exception:
+            self.engine.pool.logger.error("Error closing cursor", exc_info=True)
+
+    def _fast_fail(
+        self,
+        fairy: Any,
+        cursor: Any,
+        e: BaseException,
+        statement: str | None,
+        params: Any,
+        *,
+        no_context: bool = False,
+        rollback: bool = True,
+    ) -> Any:
+        """Raise ``e`` as ``Connection._handle_dbapi_exception`` would, then do
+        what leaving ``engine.begin()`` does: roll back and return the
+        connection, or invalidate it (and the pool's older connections) when
+        the error means the server connection is gone."""
+        engine = self.engine
+        dialect = engine.dialect
+        error_cls = dialect.loaded_dbapi.Error
+        exit_exc = is_exit_exception(e)
+        dbapi_error = isinstance(e, error_cls)
+        valid = fairy.is_valid
+        disconnect = valid and (
+            (dbapi_error and dialect.is_disconnect(e, fairy, cursor)) or exit_exc
+        )
+        wrapped = None
+        if dbapi_error or (
+            no_context
+            and statement is not None
+            and not exit_exc
+            and not isinstance(e, sa_exc.StatementError)
+        ):
+            wrapped = sa_exc.DBAPIError.instance(
+                statement,
+                params,
+                e,  # type: ignore[arg-type]
+                error_cls,
+                hide_parameters=engine.hide_parameters,
+                connection_invalidated=disconnect,
+                dialect=dialect,
+                ismulti=False,
+            )
+        tb = e.__traceback__
+        if disconnect:
+            if not exit_exc:
+                engine.pool._invalidate(fairy, e)
+            if fairy.is_valid:
+                fairy.invalidate(e)  # also returns it to the pool
+        elif not valid:
+            fairy.close()
+        else:
+            if cursor is not None:
+                self._close_cursor(cursor)
+            if rollback:
+                try:
+                    fairy.rollback()  # DefaultDialect.do_rollback
+                except BaseException as e2:
+                    self._fast_fail(fairy, None, e2, None, None, rollback=False)
+                close = getattr(fairy, "_close_special", None)
+                if close is not None:
+                    close(transaction_reset=True)
+                else:  # pragma: no cover
+                    fairy.close()
+            else:  # the rollback itself failed: the pool resets (or invalidates) it
+                fairy.close()
+        if wrapped is not None:
+            raise wrapped.with_traceback(tb) from e
+        raise e.with_traceback(tb)
+
+    def _fast_select(
+        self,
+        tables: Any,
+        vars: Mapping[str, Any] | None,
+        what: Any,
+        where: Any,
+        order: Any,
+        group: Any,
+        limit: Any,
+        offset: Any,
+    ) -> Any:
+        try:
+            tkey = tables if isinstance(tables, str) else tuple(tables)
+            lim = None if limit is None else _int(limit, "limit")
+            off = None if offset is None else _int(offset, "offset")
+        except (TypeError, ValueError):
+            return _SLOW  # the slow path raises its error, in its order
+        wkey: Any
+        if where is None:
+            wkey, wvals, fixed = None, [], {}
+        elif isinstance(where, str):
+            _, names = _parse(where, "_w_")
+            given = vars or {}
+            try:
+                wvals = [given[name] for name in names]
+            except KeyError:
+                return _SLOW
+            wkey, fixed = ("s", where), {f"_w_{n}": i for i, n in enumerate(names)}
+        elif isinstance(where, Mapping):
+            wkey, wvals = ("d", tuple(where)), list(where.values())
+            fixed = {f"_w_{i}": i for i in range(len(wvals))}
+        else:
+            return _SLOW  # a SQLAlchemy expression
+        types = _value_types(wvals)
+        if types is None:
+            return _SLOW
+        key = ("s", tkey, what, wkey, order, group, lim is None, off is None, types)
+        try:
+            hash(key)
+        except TypeError:
+            return _SLOW
+        values = wvals + [v for v in (lim, off) if v is not None]
+
+        def build() -> Any:
+            stmt = self.select(tables, vars, what, where, order, group, limit, offset, _test=True)
+            objs, i = [], len(wvals)
+            if lim is not None:
+                objs.append((stmt._limit_clause, i))
+                i += 1
+            if off is not None:
+                objs.append((stmt._offset_clause, i))
+            return stmt, fixed, objs
+
+        return self._fast_call(key, values, build, True)
+
+    def _fast_query(self, sql: str, vars: Mapping[str, Any] | None) -> Any:
+        _, names = _parse(sql, "")
+        if vars is None:
+            vars = {}
+        try:
+            values = [vars[name] for name in names]
+        except KeyError:
+            return _SLOW  # the slow path raises its KeyError
+        types = _value_types(values)
+        if types is None:
+            return _SLOW
+
+        def build() -> Any:
+            return _bind_text(sql, vars), {n: i for i, n in enumerate(names)}, ()
+
+        return self._fast_call(("q", sql, types), values, build, None)
 
     # -- transactions ------------------------------------------------------
     def transaction(self) -> Transaction:
@@ -300,6 +751,10 @@ class DB:
         _test: bool = False,
     ) -> Any:
         """``SELECT what FROM tables [WHERE where] [GROUP BY] [ORDER BY] [LIMIT] [OFFSET]``."""
+        if not _test and self._fast_ready():
+            fast = self._fast_select(tables, vars, what, where, order, group, limit, offset)
+            if fast is not _SLOW:
+                return fast
         from sqlalchemy import select as sa_select
 
         names = [t.strip() for t in tables.split(",")] if isinstance(tables, str) else tables
@@ -345,6 +800,10 @@ class DB:
 
     def query(self, sql: str, vars: Mapping[str, Any] | None = None, _test: bool = False) -> Any:
         """Run SQL with ``$vars`` bound. Rows → :class:`ResultSet`; else the rowcount."""
+        if not _test and self._fast_ready():
+            fast = self._fast_query(sql, vars)
+            if fast is not _SLOW:
+                return fast
         stmt = _bind_text(sql, vars)
         if _test:
             return stmt
@@ -488,6 +947,7 @@ def database(
     url: str | None = None,
     connection: str | None = None,
     role: str = "primary",
+    fast_path: bool = True,
     **params: Any,
 ) -> DB:
     """Build a :class:`DB`, web.py style.
@@ -499,13 +959,15 @@ def database(
       first replica) engine of a ``DATABASE_CONNECTION`` name, sharing its pool.
 
     Extra keyword arguments go to ``create_engine`` (``pool_size``…).
+    ``fast_path=False`` sends every call through SQLAlchemy's ``Connection``
+    (see :attr:`DB.fast_path`).
     """
     if connection is not None:
         from torngas.db.connection import connections
 
         group = connections[connection]
         slot = group.primary if role == "primary" or not group.replicas else group.replicas[0]
-        return DB(slot.sync_engine)
+        return DB(slot.sync_engine, fast_path=fast_path)
     engine_kwargs = {k: params.pop(k) for k in list(params) if k.startswith("pool") or k == "echo"}
     if url is None:
         if not dbn:
@@ -526,4 +988,4 @@ def database(
         url_obj = make_url(url)
     if url_obj.get_backend_name() != "sqlite":  # no server to lose: nothing to ping
         engine_kwargs.setdefault("pool_pre_ping", True)
-    return DB(create_engine(url_obj, **engine_kwargs))
+    return DB(create_engine(url_obj, **engine_kwargs), fast_path=fast_path)
