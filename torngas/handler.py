@@ -225,6 +225,10 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
     is still sent on every GET/HEAD 200; ``If-None-Match`` is only parsed when
     the request has one). A subclass overriding one of those methods, or with
     an output transform (``compress_response``), gets Tornado's own path.
+    Likewise ``clear()``, ``initialize()``, ``_log()``, ``on_finish()``
+    (``complete_finish()``) and ``_break_cycles()`` are inlined while a class
+    keeps torngas's/Tornado's own, and ``set_header``/``write`` skip Tornado's
+    type dispatch for a ``str``/``bytes`` value (same checks, same errors).
     """
 
     ui = _LazyUI()

@@ -10,6 +10,12 @@ segment. A request tries the rules filed under its first segment merged, in
 declared order, with the rules that could match any path (regexes that start
 early, alternations, inline flags). Nothing is cached per path, so the memory
 does not grow with the traffic.
+
+For an application's router the usual rule (a plain ``PathMatches`` and a
+``RequestHandler`` class) is also *dispatched* here: the matched rule's
+delegate is built directly (see :class:`IndexedRouterMixin`), and
+``Application.find_handler`` asks this router first when there are no host
+rules, so a request goes from the index to its handler's delegate in one step.
 """
 
 from __future__ import annotations

@@ -202,3 +202,58 @@ def test_write_json_encodes_as_json_dumps():
     with pytest.raises(ValueError, match="Circular reference"):
         _json_dumps(circular)
     assert _json_dumps([1]) == "[1]"  # a failed call leaves nothing behind
+
+
+def test_set_header_and_write_keep_tornados_conversions_and_checks(transport):
+    from tests.asgi.asgiapp.handlers import SEEN
+
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.get("/header-values")
+        assert r.status_code == 200
+        assert r.headers["x-str"] == "plain value"
+        assert r.headers["x-lower-name"] == "normalised"
+        assert r.headers["x-int"] == "42"
+        assert [v for k, v in r.headers.raw if k.lower() == b"x-bytes"] == [b"caf\xe9"]  # latin-1
+        assert r.headers["x-date"] == "Thu, 02 Jan 2020 03:04:05 GMT"
+        assert r.content == "é".encode() + b"|bytes|sub"
+        assert r.headers["content-length"] == str(len(r.content))
+        assert client.server.call(lambda: SEEN["late_write"]) == "Cannot write() after finish()"
+        # an unsafe value is refused each time (a value once seen valid is not
+        # a reason to skip the check for another)
+        for _ in range(2):
+            assert (
+                client.get("/header-values", params={"bad": "a\r\nX-Injected: 1"}).status_code
+                == 500
+            )
+        assert client.get("/header-values", params={"bad": "fine"}).headers["x-bad"] == "fine"
+        # a class converting values itself keeps its conversion
+        assert client.get("/own-conversion").headers["x-own"] == "converted(v)"
+
+
+def test_overridden_lifecycle_methods_still_run(transport):
+    from tests.asgi.asgiapp.handlers import SEEN
+
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        r = client.get("/own-hooks")
+        assert r.text == "hooks" and r.headers["x-default"] == "yes"
+
+        def seen():
+            return dict(SEEN)
+
+        got = client.server.call(seen)
+        assert got["initialize"] == {"route": "kw"}
+        assert got["order"] == ["_log", "on_finish", "complete_finish", "_break_cycles"]
+        assert client.get("/complete-only").status_code == 201
+        assert client.server.call(lambda: SEEN["complete_only"]) == 201
+
+
+def test_inlining_flags_follow_the_class():
+    from tests.asgi.asgiapp.handlers import CompleteOnly, Hello, OwnConversion, OwnHooks
+
+    assert Hello._plain_clear and Hello._plain_initialize and Hello._plain_tail
+    assert Hello._fast_headers
+    assert not OwnHooks._plain_clear  # its own set_default_headers
+    assert not OwnHooks._plain_initialize
+    assert not OwnHooks._plain_tail
+    assert not CompleteOnly._plain_tail and CompleteOnly._plain_clear
+    assert not OwnConversion._fast_headers

@@ -205,3 +205,77 @@ class Named(WebHandler):
 
     def post(self, name: str) -> None:
         self.write(f"{name}:{self.get_body_argument('x', 'none')}")
+
+
+class HeaderValues(WebHandler):
+    """``set_header``/``write`` with each kind of value Tornado converts."""
+
+    def get(self) -> None:
+        import datetime
+
+        self.set_header("X-Str", "plain value")
+        self.set_header("x-lower-name", "normalised")
+        self.set_header("X-Int", 42)
+        self.set_header("X-Bytes", b"caf\xe9")
+        self.set_header("X-Date", datetime.datetime(2020, 1, 2, 3, 4, 5))
+        bad = self.get_query_argument("bad", None)
+        if bad is not None:
+            self.set_header("X-Bad", bad)  # ValueError for CR/LF: a 500
+        self.write("é")
+        self.write(b"|bytes|")
+        self.write(_Str("sub"))
+        self.finish()
+        try:
+            self.write(b"late")
+        except RuntimeError as exc:
+            SEEN["late_write"] = str(exc)
+
+
+class _Str(str):
+    """A str subclass: Tornado's own write path."""
+
+
+class OwnConversion(WebHandler):
+    def _convert_header_value(self, value: Any) -> str:
+        return f"converted({value})"
+
+    def get(self) -> None:
+        self.set_header("X-Own", "v")
+        self.write("ok")
+
+
+class OwnHooks(WebHandler):
+    """Overrides of what torngas inlines: each must still run."""
+
+    def initialize(self, **kwargs: Any) -> None:
+        SEEN["initialize"] = dict(kwargs)
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Default", "yes")
+
+    def on_finish(self) -> None:
+        SEEN.setdefault("order", []).append("on_finish")
+        super().on_finish()
+
+    def complete_finish(self) -> None:
+        SEEN.setdefault("order", []).append("complete_finish")
+
+    def _log(self) -> None:
+        SEEN.setdefault("order", []).append("_log")
+        super()._log()
+
+    def _break_cycles(self) -> None:
+        SEEN.setdefault("order", []).append("_break_cycles")
+        super()._break_cycles()
+
+    def get(self) -> None:
+        self.write("hooks")
+
+
+class CompleteOnly(WebHandler):
+    def complete_finish(self) -> None:
+        SEEN["complete_only"] = self.get_status()
+
+    def get(self) -> None:
+        self.set_status(201)
+        self.write("made")

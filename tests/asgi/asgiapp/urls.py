@@ -22,4 +22,8 @@ urls = route(
     u(r"/ui", "UiModules"),
     u(r"/big", "Big"),
     u(r"/named/(?P<name>[^/]+)", "Named"),
+    u(r"/header-values", "HeaderValues"),
+    u(r"/own-conversion", "OwnConversion"),
+    u(r"/own-hooks", "OwnHooks", kwargs={"route": "kw"}),
+    u(r"/complete-only", "CompleteOnly"),
 )
