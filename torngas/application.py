@@ -25,7 +25,7 @@ __all__ = ["Application", "tornado_settings"]
 log = logging.getLogger("torngas.application")
 _access_log = logging.getLogger("tornado.access")
 _CLOSERS = (
-    ("torngas.cache", "close_caches", "caches"),
+    ("torngas.cache", "shutdown_caches", "caches"),
     ("torngas.db.connection", "close_async_connections", "database connections"),
     ("torngas.broadcast", "close_broadcasters", "broadcast connections"),
 )

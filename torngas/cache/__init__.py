@@ -45,6 +45,7 @@ __all__ = [
     "CacheError",
     "CacheHandler",
     "CacheValueTooLarge",
+    "shutdown_caches",
     "InvalidCacheBackendError",
     "InvalidCacheKey",
     "cache",
@@ -195,6 +196,18 @@ def close_caches(**kwargs: Any) -> None:
     :meth:`BaseCache.close`.
     """
     caches.close_all()
+
+
+async def shutdown_caches() -> None:
+    """Server shutdown (``Application.shutdown``, both transports): drop every
+    built cache's connections — the sync pools and the serving loop's async
+    connections (Redis, memcached). A backend that fails to close is logged and
+    the others are still closed."""
+    for instance in caches.all(initialized_only=True):
+        try:
+            await instance.adisconnect()
+        except Exception:
+            logger.exception("closing cache %r failed", instance)
 
 
 def _on_setting_changed(*, setting: str | None = None, **kwargs: Any) -> None:
