@@ -158,3 +158,15 @@ def test_port_in_use_is_reported(server_factory):
     second = server_factory(port=first.port)
     assert second.wait(20) == 2
     assert "Address already in use" in second.output()
+
+
+@pytest.mark.parametrize("freeze", ["1", "0"])
+def test_gc_freeze_after_startup(server_factory, freeze):
+    """GC_FREEZE (default on): each serving process freezes its start-up heap."""
+    s = server_factory(env={"TEST_GC_FREEZE": freeze})
+    s.wait_ready()
+    frozen = int(httpx.get(s.url + "/gc-frozen", timeout=5).text)
+    if freeze == "1":
+        assert frozen > 10_000  # modules, classes, functions of the app and its imports
+    else:
+        assert frozen == 0

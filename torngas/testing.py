@@ -157,6 +157,9 @@ class LiveServer:
             self.app,
             xheaders=bool(conf.get("xheaders", settings.XHEADERS)),
             max_body_size=conf.get("max_body_size"),
+            # A test process starts many servers: freezing its heap each time
+            # would keep every earlier test's cyclic garbage forever.
+            gc_freeze=False,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.address else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -43,6 +43,7 @@ from tornado.ioloop import IOLoop
 from tornado.options import define, options, parse_command_line
 from tornado.web import URLSpec
 
+from torngas._gc import freeze_startup_heap
 from torngas.conf import settings
 from torngas.exceptions import ArgumentError, ImproperlyConfigured, TorngasError
 from torngas.httpserver import TorngasHTTPServer
@@ -190,9 +191,7 @@ class Server:
         """Create the HTTP server for the application (and add ``sockets``)."""
         if self.application is None:
             raise ImproperlyConfigured("load_httpserver: call load_application() first")
-        self.httpserver = TorngasHTTPServer(
-            self.application, **self._httpserver_kwargs(**kwargs)
-        )
+        self.httpserver = TorngasHTTPServer(self.application, **self._httpserver_kwargs(**kwargs))
         if sockets:
             self.httpserver.add_sockets(sockets)
         return self.httpserver
@@ -258,6 +257,7 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         self.application.startup()
+        freeze_startup_heap()  # settings.GC_FREEZE
         if self.application.settings.get("autoreload"):
             import tornado.autoreload
 

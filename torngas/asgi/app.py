@@ -8,6 +8,7 @@ from typing import Any
 
 from tornado import httputil
 
+from torngas._gc import freeze_startup_heap
 from torngas.asgi._http import ASGIConnection, _simple, run_http
 from torngas.asgi._request import Context, headers_from_scope, new_request, uri_from_scope
 from torngas.asgi._websocket import ASGIWebSocketConnection, run_websocket
@@ -43,6 +44,7 @@ class ASGIApplication:
         xheaders: bool | None = None,
         trusted_proxies: Any = None,
         max_body_size: int | None = None,
+        gc_freeze: bool | None = None,
     ) -> None:
         if app is None and factory is None:
             raise TypeError("ASGIApplication needs an application or a factory")
@@ -51,6 +53,7 @@ class ASGIApplication:
         self._xheaders = xheaders
         self._trusted_proxies = trusted_proxies
         self._max_body_size = max_body_size
+        self._gc_freeze = gc_freeze
         self._ready = False
         self._fast = True
         self._networks: tuple[Any, ...] = ()
@@ -97,6 +100,7 @@ class ASGIApplication:
         start = getattr(app, "startup", None)
         if start is not None:
             start()
+        freeze_startup_heap(self._gc_freeze)  # settings.GC_FREEZE unless given
 
     async def shutdown(self) -> None:
         """What ``Server`` runs after the last request: ``process_shutdown``

@@ -51,6 +51,17 @@ HTTPSERVER = {
 #: Seconds a graceful shutdown (SIGTERM/SIGINT) waits for in-flight requests.
 SHUTDOWN_TIMEOUT = 10
 
+#: After start-up (imports, routes, middleware, ``process_init``), each serving
+#: process runs ``gc.collect()`` then ``gc.freeze()``: the objects alive then are
+#: never scanned again by the cyclic garbage collector, so its collections walk
+#: only what requests allocate. Without it a collection of the oldest generation
+#: walks every module, class and function loaded at start-up (measured: ~30 % of
+#: the CPU of a small request on uvicorn). Cycles among the frozen objects that
+#: become garbage later are not reclaimed (plain reference counting still frees
+#: everything else); set False for an application that builds and drops large
+#: cyclic structures at start-up time and wants them collected.
+GC_FREEZE = True
+
 #: Give each worker process its own SO_REUSEPORT socket (Linux); when False
 #: the parent binds one socket that the workers share.
 REUSE_PORT = True

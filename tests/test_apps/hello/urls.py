@@ -19,5 +19,6 @@ urls = route(
     u(name="WS", pattern=r"/ws", handler="main.Echo_WS"),
     u(name="Inflight", pattern=r"/inflight", handler="main.Inflight"),
     u(name="Blocking", pattern=r"/blocking", handler="main.Blocking"),
+    u(name="GcFrozen", pattern=r"/gc-frozen", handler="main.GcFrozen"),
     include("/sub", "tests.test_apps.hello.suburls.URLS"),
 )

@@ -66,6 +66,15 @@ class AsyncSeen(WebHandler):
         self.write(getattr(self, "async_value", "missing"))
 
 
+class GcFrozen(WebHandler):
+    """How many objects gc.freeze() left out of cyclic collections (GC_FREEZE)."""
+
+    def get(self):
+        import gc
+
+        self.write(str(gc.get_freeze_count()))
+
+
 class Pid(WebHandler):
     def get(self):
         import os
