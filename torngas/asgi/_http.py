@@ -94,15 +94,19 @@ class _Outbox:
             try:
                 await send(msg)
             except Exception as exc:  # the server refused: the client is gone
-                log.debug("ASGI send failed: %r", exc)
-                if fut is not None and not fut.done():
-                    fut.set_exception(StreamClosedError(real_error=exc))
-                    fut.exception()  # retrieved: nobody has to await it
-                self.client_gone()
+                self.send_failed(exc, fut)
                 return
             if fut is not None and not fut.done():
                 fut.set_result(None)
             self.sent(msg)
+
+    def send_failed(self, exc: Exception, fut: asyncio.Future[None] | None) -> None:
+        """``send`` raised: the client is gone (the server refuses to send)."""
+        log.debug("ASGI send failed: %r", exc)
+        if fut is not None and not fut.done():
+            fut.set_exception(StreamClosedError(real_error=exc))
+            fut.exception()  # retrieved: nobody has to await it
+        self.client_gone()
 
     def sent(self, msg: dict[str, Any]) -> None:
         """Called after each message went out."""
@@ -278,21 +282,9 @@ class ASGIConnection(_Outbox):
         self.inline = False
         queue = self._queue
         if queue and self._sender is None:
-            # send_queued(), without a coroutine of its own (the usual case:
-            # the whole response is queued when the handler returns).
-            send = self._send
-            while queue:
-                msg, fut = queue.popleft()
-                try:
-                    await send(msg)
-                except Exception as exc:  # the server refused: the client is gone
-                    self.send_failed(exc, fut)
-                    break
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-                if msg["type"] == _BODY and not msg["more_body"]:
-                    self.complete = True
-                    self._resolve()
+            # The usual case: the whole response was queued when the handler
+            # returned; send it from this task.
+            await self.send_queued()
         if self.complete or self.closed:
             if self._watcher is not None:
                 self._stop_watching()
@@ -306,14 +298,6 @@ class ASGIConnection(_Outbox):
             await self._done
         finally:
             self._stop_watching()
-
-    def send_failed(self, exc: Exception, fut: asyncio.Future[None] | None) -> None:
-        """``send`` raised: the client is gone (the server refuses to send)."""
-        log.debug("ASGI send failed: %r", exc)
-        if fut is not None and not fut.done():
-            fut.set_exception(StreamClosedError(real_error=exc))
-            fut.exception()  # retrieved: nobody has to await it
-        self.client_gone()
 
     def _stop_watching(self) -> None:
         watcher = self._watcher
@@ -499,28 +483,6 @@ async def run_http(
             pass
         else:
             await _Resume(coro, yielded, conn)
-        conn.inline = False
-        queue = conn._queue  # noqa: SLF001
-        if queue and conn._sender is None:  # noqa: SLF001
-            # wait_complete()'s sending, here: the usual response (queued
-            # whole when the handler returns) needs no coroutine of its own.
-            while queue:
-                msg, fut = queue.popleft()
-                try:
-                    await send(msg)
-                except Exception as exc:  # the server refused: the client is gone
-                    conn.send_failed(exc, fut)
-                    break
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-                if msg["type"] == _BODY and not msg["more_body"]:
-                    conn.complete = True
-                    if conn._done is not None:  # noqa: SLF001
-                        conn._resolve()  # noqa: SLF001
-        if conn.complete or conn.closed:
-            if conn._watcher is not None:  # noqa: SLF001
-                conn._stop_watching()  # noqa: SLF001
-            return
         await conn.wait_complete(receive)
         return
     await _run_delegate(app, request, delegate, conn, receive, send)
