@@ -12,10 +12,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import logging
-import os
-import re
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -466,28 +462,3 @@ def test_connection_killed_server_side_recovers(kind: str, fast: bool, tmp_path:
     finally:
         d.engine.dispose()
         killer.engine.dispose()
-
-
-# ------------------------------------------------------------------ the docs
-def test_docs_example_runs(tmp_path: Path) -> None:
-    """docs/database.md's fast-path example prints what the page says it prints."""
-    doc = Path(__file__).resolve().parents[2] / "docs" / "database.md"
-    found = re.search(
-        r"```python\n(# runnable: basedb fast path\n.*?)```\n\nprints\n\n```\n(.*?)```",
-        doc.read_text(),
-        re.S,
-    )
-    assert found, "the example is missing from docs/database.md"
-    (tmp_path / "example.py").write_text(found.group(1))
-    env = dict(os.environ, PYTHONPATH=str(doc.parents[1]))
-    env.pop("TORNGAS_APP_SETTINGS", None)
-    out = subprocess.run(  # noqa: S603
-        [sys.executable, "-W", "error", "example.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout == found.group(2)

@@ -16,11 +16,9 @@ def blocks() -> dict[str, str]:
     return dict(found)
 
 
-def test_examples_run(tmp_path: Path) -> None:
-    ex = blocks()
-    assert set(ex) == {"models", "script", "basedb"}
-    script = ex["models"] + "\n" + ex["script"] + "\n" + ex["basedb"]
-    (tmp_path / "example.py").write_text(script)
+def run_example(tmp_path: Path, source: str) -> str:
+    """Run ``source`` as a script (warnings are errors); its stdout."""
+    (tmp_path / "example.py").write_text(source)
     env = dict(os.environ, PYTHONPATH=str(DOC.parents[1]))
     env.pop("TORNGAS_APP_SETTINGS", None)
     out = subprocess.run(  # noqa: S603
@@ -32,10 +30,28 @@ def test_examples_run(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [
+    return out.stdout
+
+
+def test_examples_run(tmp_path: Path) -> None:
+    ex = blocks()
+    assert set(ex) == {"models", "script", "basedb"}
+    script = ex["models"] + "\n" + ex["script"] + "\n" + ex["basedb"]
+    assert run_example(tmp_path, script).splitlines() == [
         "['jack']",
         "2 1 ['jack', 'rose']",
         "it's'; DROP TABLE todo; --",
         "1",
         "1",
     ]
+
+
+def test_fast_path_example_runs(tmp_path: Path) -> None:
+    """The basedb fast-path example prints what the page says it prints."""
+    found = re.search(
+        r"```python\n(# runnable: basedb fast path\n.*?)```\n\nprints\n\n```\n(.*?)```",
+        DOC.read_text(),
+        re.S,
+    )
+    assert found, "the example is missing from docs/database.md"
+    assert run_example(tmp_path, found.group(1)) == found.group(2)
