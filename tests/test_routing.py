@@ -91,6 +91,9 @@ PATHS = [
     "/a/b/c",
     "/%2F",
     "//a",
+    "/a\n",  # "$" matches before a final newline, in Tornado's patterns too
+    "/x/y\n",
+    "/\n",
 ]
 
 
@@ -133,6 +136,41 @@ def test_same_answers_as_tornado_linear_scan_exhaustive_and_random():
                 patterns,
                 path,
             )
+
+
+def test_application_exact_paths_answer_as_tornado_random():
+    """An application's router files each whole-literal route under its path
+    (one dictionary look-up); the answer for every path stays Tornado's: the
+    first rule in declared order, with case-insensitive and earlier regex
+    rules taking precedence exactly as in Tornado's scan."""
+    from torngas.application import Application
+
+    rng = random.Random(99)
+    extra_paths = [*PATHS, "/plaintext", "/plaintext\n", "/PLAINTEXT", "/a\n"]
+    pool = [*PATTERNS, r"/plaintext$", r"(?i)/PLAINTEXT$", r"/plaintext$"]
+    with override_settings(INSTALLED_APPS=[]):
+        for trial in range(150):
+            patterns = pool[:] if trial == 0 else rng.sample(pool, rng.randint(1, len(pool)))
+            targets = [_echo(f"E{i}") for i in range(len(patterns))]
+            handlers = list(zip(patterns, targets, strict=True))
+            ours = Application(handlers=handlers)
+            theirs = tornado.web.Application(handlers)
+            for path in extra_paths:
+                request = _request_for("127.0.0.1", path)
+                got = ours.find_handler(request)
+                ours._inflight.discard(request)  # noqa: SLF001
+                want = theirs.find_handler(_request_for("127.0.0.1", path))
+                if want.handler_class is tornado.web.ErrorHandler:
+                    assert got.handler_class.__name__ == "ErrorHandler", (patterns, path)
+                    continue
+                assert _delegate_view(got) == _delegate_view(want), (patterns, path)
+                rule = request._torngas_rule  # noqa: SLF001
+                assert rule.target is got.handler_class, (patterns, path)
+            if trial == 0:  # every pattern: the literal ones have an entry
+                assert set(ours.wildcard_router._exact) == {  # noqa: SLF001
+                    "/", "/a", "/a/", "/a/b", "/ab", "/a.b", "/A", "/q", "/x/y/z", "/x/y",
+                    "/x", "/plaintext",
+                }  # fmt: skip
 
 
 def test_rules_added_later_are_seen():

@@ -239,6 +239,7 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
     _fast_headers = True
     _plain_clear = False
     _plain_initialize = False
+    _plain_prepare = False
     _plain_tail = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -260,16 +261,20 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         self._finished = False
         self._auto_finish = True
         self._prepared_future = None
+        connection = request.connection
         if self._plain_clear:  # clear(), inlined
-            now = _time()
-            if int(now) != _DATE[0]:
-                _http_date()
             headers = _new(_HTTPHeaders)
-            headers._as_list = {  # noqa: SLF001
-                "Server": [_SERVER],
-                "Content-Type": ["text/html; charset=UTF-8"],
-                "Date": [_DATE[1]],
-            }
+            if getattr(connection, "server_headers", True):
+                now = _time()
+                if int(now) != _DATE[0]:
+                    _http_date()
+                headers._as_list = {  # noqa: SLF001
+                    "Server": [_SERVER],
+                    "Content-Type": ["text/html; charset=UTF-8"],
+                    "Date": [_DATE[1]],
+                }
+            else:  # the server sends its own Server and Date (ASGI)
+                headers._as_list = {"Content-Type": ["text/html; charset=UTF-8"]}  # noqa: SLF001
             headers._combined_cache = {}  # noqa: SLF001
             self._headers = headers
             self._write_buffer = []
@@ -277,7 +282,7 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
             self._reason = "OK"
         else:
             self.clear()
-        request.connection.set_close_callback(self.on_connection_close)  # type: ignore[union-attr]
+        connection.set_close_callback(self.on_connection_close)  # type: ignore[union-attr]
         if not self._plain_initialize:  # torngas's initialize() does nothing
             self.initialize(**kwargs)
 
@@ -301,20 +306,35 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                     request._parse_body()  # noqa: SLF001
                 except httputil.HTTPInputError as e:
                     raise HTTPError(400, f"Invalid body: {e}") from e
-            decode = self.decode_argument
-            self.path_args = [decode(arg) for arg in args] if args else []
-            self.path_kwargs = {k: decode(v, name=k) for k, v in kwargs.items()} if kwargs else {}
+            if args:
+                decode = self.decode_argument
+                self.path_args = [decode(arg) for arg in args]
+            else:
+                self.path_args = []
+            if kwargs:
+                decode = self.decode_argument
+                self.path_kwargs = {k: decode(v, name=k) for k, v in kwargs.items()}
+            else:
+                self.path_kwargs = {}
             if method not in ("HEAD", "OPTIONS", "GET"):
                 self._cross_origin_protection()
-            result = self.prepare()
-            if result is not None:
-                result = await result
+            if self._plain_prepare and not self._mw.request_hooks:
+                pass  # prepare() would only call on_prepare(), which does nothing
+            else:
+                result = self.prepare()
+                if result is not None:
+                    result = await result
             if self._prepared_future is not None:
                 future_set_result_unless_cancelled(self._prepared_future, None)
             if self._finished:
                 return
             name = _METHOD_NAMES.get(method) or method.lower()
-            result = getattr(self, name)(*self.path_args, **self.path_kwargs)
+            path_args = self.path_args  # prepare() may have changed them
+            path_kwargs = self.path_kwargs
+            if path_args or path_kwargs:
+                result = getattr(self, name)(*path_args, **path_kwargs)
+            else:
+                result = getattr(self, name)()
             if result is not None:
                 result = await result
             if self._auto_finish and not self._finished:
@@ -370,7 +390,7 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                 self._write_buffer = buf = []
                 self.set_status(304)
                 status = 304
-        if status in (204, 304) or 100 <= status < 200:
+        if status != 200 and (status in (204, 304) or 100 <= status < 200):
             if buf:
                 raise RuntimeError(f"Cannot send body with status code HTTP{status}")
             self._clear_representation_headers()
@@ -553,6 +573,9 @@ def _set_fast_flags(cls: type[WebHandler]) -> None:
         and cls.set_default_headers is RequestHandler.set_default_headers
     )
     cls._plain_initialize = cls.initialize is HandlerHooksMixin.initialize
+    cls._plain_prepare = (
+        cls.prepare is HandlerHooksMixin.prepare and cls.on_prepare is HandlerHooksMixin.on_prepare
+    )
     cls._plain_tail = (
         cls._log is RequestHandler._log  # noqa: SLF001
         and cls.on_finish is HandlerHooksMixin.on_finish

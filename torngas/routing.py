@@ -8,8 +8,11 @@ read once at start-up, and a pattern whose prefix fixes the first path segment
 (``/user/…``, or the whole literal path ``/plaintext``) is filed under that
 segment. A request tries the rules filed under its first segment merged, in
 declared order, with the rules that could match any path (regexes that start
-early, alternations, inline flags). Nothing is cached per path, so the memory
-does not grow with the traffic.
+early, alternations, inline flags). A pattern that is a whole literal path
+(``/plaintext``) whose rule is, for that very path, the first that matches is
+also found by one dictionary look-up (worked out at start-up by trying that
+path against the rules before it). Nothing is cached per request path, so the
+memory does not grow with the traffic.
 
 For an application's router the usual rule (a plain ``PathMatches`` and a
 ``RequestHandler`` class) is also *dispatched* here: the matched rule's
@@ -110,6 +113,9 @@ class IndexedRouterMixin:
     rules: list[Rule]
     _index: dict[str, tuple[_Entry, ...]] | None = None
     _anywhere: tuple[_Entry, ...] = ()
+    #: literal path -> (rule, make, handler_class, stream) of the rule that
+    #: answers exactly that path (see :func:`_exact_paths`).
+    _exact: dict[str, tuple[Rule, Any, Any, bool]] = {}  # noqa: RUF012 - replaced, never mutated
 
     def _build_index(self) -> dict[str, tuple[_Entry, ...]]:
         buckets: dict[str, list[tuple[int, _Entry]]] = {}
@@ -127,6 +133,7 @@ class IndexedRouterMixin:
             for key, items in buckets.items()
         }
         self._anywhere = tuple(e for _, e in anywhere)
+        self._exact = _exact_paths(index, self._anywhere)
         self._index = index
         return index
 
@@ -150,8 +157,19 @@ class IndexedRouterMixin:
         if index is None:
             index = self._build_index()
         path = request.path
+        hit = self._exact.get(path)
+        if hit is not None:
+            rule, make, handler_class, stream = hit
+            request._torngas_rule = rule  # which route matched (HTTP modules use it)
+            return make(request, handler_class, rule.target_kwargs or {}, [], {}, stream)
         end = path.find("/", 1)
-        candidates = index.get(path[1:] if end < 0 else path[1:end], self._anywhere)
+        candidates = index.get(path[1:] if end < 0 else path[1:end])
+        if candidates is None:
+            if end < 0 and path.endswith("\n"):
+                # A pattern's "$" also matches before a final newline.
+                candidates = index.get(path[1:-1], self._anywhere)
+            else:
+                candidates = self._anywhere
         for rule, match, groups, make, handler_class, stream in candidates:
             if match is not None:
                 found = match(path)
@@ -194,6 +212,41 @@ class IndexedRouterMixin:
 #: ``(rule, regex.match or None, groups, make, handler_class, stream_request_body)``;
 #: groups: 0 none, > 0 positional, -1 named.
 _Entry = tuple[Rule, Any, int, Any, Any, bool]
+
+
+_PLAIN_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
+
+
+def _exact_paths(
+    index: dict[str, tuple[_Entry, ...]], anywhere: tuple[_Entry, ...]
+) -> dict[str, tuple[Rule, Any, Any, bool]]:
+    """For each directly dispatched rule without groups whose pattern is one
+    literal path: that path, if this rule is what ``find_handler``'s scan
+    would pick for it. The scan is replayed once here, on the literal path: the
+    candidates are tried in order, and a rule whose matcher needs more than the
+    path (host rules, custom matchers, nested routers) ends the replay, since
+    its answer depends on the request."""
+    exact: dict[str, tuple[Rule, Any, Any, bool]] = {}
+    seen: set[str] = set()
+    for entries in (*index.values(), anywhere):
+        for rule, match, groups, *_ in entries:
+            if match is None or groups != 0:
+                continue
+            regex = rule.matcher.regex
+            if regex.flags & _PLAIN_FLAGS:
+                continue
+            path, complete = literal_prefix(regex.pattern)
+            if not complete or not path.startswith("/") or path in seen:
+                continue
+            seen.add(path)
+            for cand in index.get(segment_key(path), anywhere):
+                if cand[1] is None:
+                    break  # depends on more than the path
+                if cand[1](path) is not None:
+                    if cand[2] == 0:
+                        exact[path] = (cand[0], cand[3], cand[4], cand[5])
+                    break
+    return exact
 
 
 def _entry(rule: Rule, make: Any) -> _Entry:

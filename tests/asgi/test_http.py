@@ -161,6 +161,18 @@ def test_remote_ip_and_scheme_from_the_connection(transport):
         assert r.json() == {"ip": "127.0.0.1", "protocol": "http"}  # XHEADERS off
 
 
+def test_connection_context_is_tornados(transport):
+    """``request.connection.context`` has the peer address, IP and scheme (on
+    ASGI it is built when read)."""
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        assert client.get("/context").json() == {
+            "address": ["127.0.0.1"],
+            "remote_ip": "127.0.0.1",
+            "protocol": "http",
+            "request_ip": "127.0.0.1",
+        }
+
+
 def test_forwarded_headers_from_a_trusted_proxy(transport):
     with serve(
         INSTALLED_APPS=APP, transport=transport, XHEADERS=True, TRUSTED_PROXIES=("127.0.0.1",)

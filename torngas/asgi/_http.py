@@ -33,13 +33,13 @@ from tornado import httputil
 from tornado.iostream import StreamClosedError
 from tornado.web import _HandlerDelegate
 
+from torngas.asgi._request import Context
 from torngas.routing import HandlerDelegate
 
 __all__ = ["ASGIConnection", "run_http"]
 
 log = logging.getLogger("torngas.asgi")
 
-_get_running_loop = asyncio.get_running_loop
 _START = "http.response.start"
 _BODY = "http.response.body"
 _EMPTY = b""
@@ -71,6 +71,7 @@ class _Outbox:
         #: handler has not suspended yet): no sender task needed.
         self.inline = False
         self.closed = False
+        self._final: dict[str, Any] | None = None
 
     def _future(self) -> asyncio.Future[None]:
         return asyncio.get_running_loop().create_future()
@@ -98,7 +99,8 @@ class _Outbox:
                 return
             if fut is not None and not fut.done():
                 fut.set_result(None)
-            self.sent(msg)
+            if msg is self._final:
+                self.message_complete()
 
     def send_failed(self, exc: Exception, fut: asyncio.Future[None] | None) -> None:
         """``send`` raised: the client is gone (the server refuses to send)."""
@@ -108,8 +110,8 @@ class _Outbox:
             fut.exception()  # retrieved: nobody has to await it
         self.client_gone()
 
-    def sent(self, msg: dict[str, Any]) -> None:
-        """Called after each message went out."""
+    def message_complete(self) -> None:
+        """Called once the message marked final (``_final``) went out."""
 
     def client_gone(self) -> None:
         self.closed = True
@@ -152,6 +154,14 @@ class ASGIConnection(_Outbox):
     complete = False  # the final body message went out
     started = False  # http.response.start was queued
     _done: asyncio.Future[None] | None = None
+    #: The final ``http.response.body`` message, once ``finish()`` queued it.
+    _final: dict[str, Any] | None = None
+    #: The handler need not set ``Server``/``Date``: the ASGI server sends its own.
+    server_headers = False
+    _context: Context | None = None
+    #: ``scope["client"]`` and the scheme: ``context`` is built from them when read.
+    _client: Any = None
+    _scheme = "http"
     _watcher: asyncio.Future[None] | None = None
     #: ``receive``, once the request body was read (for the disconnect watcher).
     receive: Callable[[], Any] | None = None
@@ -164,14 +174,34 @@ class ASGIConnection(_Outbox):
         max_body_size: int,
         head: bool,
         skip_headers: frozenset[str] = _SKIP,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._send = send
         self._queue = collections.deque()
-        self.context = context
+        self._loop = loop or asyncio.get_running_loop()
+        if context is not None:
+            self._context = context
         self.max_body_size = max_body_size
         self._head = head
         if skip_headers is not _SKIP:
             self._skip = skip_headers
+
+    @property
+    def context(self) -> Context:
+        """What Tornado's connection keeps as ``context``: peer address, IP, scheme."""
+        ctx = self._context
+        if ctx is None:
+            client = self._client
+            if client:
+                ctx = Context(tuple(client), client[0], self._scheme)
+            else:
+                ctx = Context(None, "0.0.0.0", self._scheme)
+            self._context = ctx
+        return ctx
+
+    @context.setter
+    def context(self, value: Context) -> None:
+        self._context = value
 
     @property
     def stream(self) -> _Stream:
@@ -185,19 +215,21 @@ class ASGIConnection(_Outbox):
         headers: httputil.HTTPHeaders,
         chunk: bytes | None = None,
     ) -> asyncio.Future[None]:
-        fut = _get_running_loop().create_future()
+        fut = self._loop.create_future()
         if self.closed:
             fut.set_exception(StreamClosedError())
             fut.exception()
             return fut
         skip = self._skip
         names = _OUT_NAMES
-        raw = [
-            (names.get(name) or _out_name(name), value.encode("latin-1"))
-            for name, values in headers._as_list.items()  # noqa: SLF001 - get_all() without a generator
-            if name not in skip
-            for value in values
-        ]
+        raw = []
+        append = raw.append
+        # headers.get_all() without a generator (nor a comprehension's frame)
+        for name, values in headers._as_list.items():  # noqa: SLF001
+            if name not in skip:
+                out = names.get(name) or _out_name(name)
+                for value in values:
+                    append((out, value.encode("latin-1")))
         self.started = True
         start = {"type": _START, "status": start_line.code, "headers": raw}  # type: ignore[union-attr]
         queue = self._queue
@@ -211,7 +243,7 @@ class ASGIConnection(_Outbox):
         return fut
 
     def write(self, chunk: bytes) -> asyncio.Future[None]:
-        fut = self._future()
+        fut = self._loop.create_future()
         if self.closed:
             fut.set_exception(StreamClosedError())
             fut.exception()
@@ -235,8 +267,10 @@ class ASGIConnection(_Outbox):
             msg = queue[-1][0]
             if msg["type"] == _BODY and msg["more_body"]:
                 msg["more_body"] = False  # the last chunk ends the body: one message less
+                self._final = msg
                 return
-        self._push({"type": _BODY, "body": _EMPTY, "more_body": False}, None)
+        msg = self._final = {"type": _BODY, "body": _EMPTY, "more_body": False}
+        self._push(msg, None)
 
     def set_close_callback(self, callback: Callable[[], None] | None) -> None:
         self._close_callback = callback
@@ -252,10 +286,9 @@ class ASGIConnection(_Outbox):
         raise NotImplementedError("detach() is not available over ASGI")
 
     # ------------------------------------------------------------ internals
-    def sent(self, msg: dict[str, Any]) -> None:
-        if msg["type"] == _BODY and not msg["more_body"]:
-            self.complete = True
-            self._resolve()
+    def message_complete(self) -> None:
+        self.complete = True
+        self._resolve()
 
     def _resolve(self) -> None:
         done = self._done
@@ -289,7 +322,7 @@ class ASGIConnection(_Outbox):
             if self._watcher is not None:
                 self._stop_watching()
             return
-        self._done = asyncio.get_running_loop().create_future()
+        self._done = self._loop.create_future()
         if self._queue and self._sender is None:
             self._sender = asyncio.ensure_future(self._drain())
         if self._watcher is None:
@@ -480,7 +513,13 @@ async def run_http(
         try:
             yielded = coro.send(None)
         except StopIteration:
-            pass
+            if conn.finished and conn._sender is None:  # noqa: SLF001
+                # The usual case: the whole response was queued when the
+                # handler returned; send it from this task.
+                conn.inline = False
+                await conn.send_queued()
+                if conn.complete or conn.closed:
+                    return
         else:
             await _Resume(coro, yielded, conn)
         await conn.wait_complete(receive)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 from tornado import httputil
@@ -58,6 +60,8 @@ class ASGIApplication:
         self._fast = True
         self._networks: tuple[Any, ...] = ()
         self.lifespan_started = False
+        #: (loop, thread id) of the last request: see :meth:`_running_loop`.
+        self._loop_seen: tuple[asyncio.AbstractEventLoop, int] | None = None
         #: The exception of a failed lifespan start-up (the server exits).
         self.startup_error: BaseException | None = None
 
@@ -154,14 +158,21 @@ class ASGIApplication:
         ``XHEADERS``)."""
         headers = headers_from_scope(scope["headers"])
         scheme = scope.get("scheme") or "http"
+        protocol = _SCHEMES.get(scheme, scheme)
         client = scope.get("client")
-        if client:
-            ctx = Context(tuple(client), client[0], _SCHEMES.get(scheme, scheme))
-        else:
-            ctx = Context(None, "0.0.0.0", _SCHEMES.get(scheme, scheme))
         if self._xheaders:
+            if client:
+                ctx = Context(tuple(client), client[0], protocol)
+            else:
+                ctx = Context(None, "0.0.0.0", protocol)
             self._apply_xheaders(ctx, headers)
-        conn.context = ctx
+            conn.context = ctx
+            remote_ip = ctx.remote_ip
+            protocol = ctx.protocol
+        else:  # conn.context is built if something reads it
+            conn._client = client  # noqa: SLF001
+            conn._scheme = protocol  # noqa: SLF001
+            remote_ip = client[0] if client else "0.0.0.0"
         host_list = headers._as_list.get("Host")  # noqa: SLF001
         if host_list and len(host_list) == 1:
             host = host_list[0]
@@ -185,10 +196,26 @@ class ASGIApplication:
             _VERSIONS.get(scope.get("http_version"), "HTTP/1.1"),
             headers,
             conn,
-            ctx.remote_ip,
-            ctx.protocol,
+            remote_ip,
+            protocol,
             host,
         )
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, found once per thread and loop.
+
+        On Python 3.11 ``asyncio.get_running_loop()`` makes a ``getpid()``
+        system call each time (a fork check, gone in 3.12): here it runs only
+        when the thread or the loop changes. A loop runs in one thread at a time,
+        so the loop seen last in this thread, still running, is the running one;
+        a forked child that goes on inside the parent's loop goes on in that loop.
+        """
+        seen = self._loop_seen
+        if seen is not None and seen[1] == get_ident() and seen[0].is_running():
+            return seen[0]
+        loop = asyncio.get_running_loop()
+        self._loop_seen = (loop, get_ident())
+        return loop
 
     async def __call__(
         self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[..., Any]
@@ -201,7 +228,12 @@ class ASGIApplication:
             self._prepare()
         if kind == "http":
             method = scope["method"]
-            conn = ASGIConnection(send, None, self._max_body_size, method == "HEAD")  # type: ignore[arg-type]
+            seen = self._loop_seen
+            if seen is not None and seen[1] == get_ident() and seen[0].is_running():
+                loop = seen[0]  # _running_loop(), inlined
+            else:
+                loop = self._running_loop()
+            conn = ASGIConnection(send, None, self._max_body_size, method == "HEAD", loop=loop)  # type: ignore[arg-type]
             try:
                 request = self._request(scope, conn, method)
             except httputil.HTTPInputError as exc:

@@ -99,6 +99,31 @@ class Ip(WebHandler):
         self.write({"ip": self.request.remote_ip, "protocol": self.request.protocol})
 
 
+class Context(WebHandler):
+    """``request.connection.context``, as Tornado's HTTP server keeps it."""
+
+    def get(self) -> None:
+        ctx = self.request.connection.context  # type: ignore[union-attr]
+        self.write(
+            {
+                "address": list(ctx.address)[:1],
+                "remote_ip": ctx.remote_ip,
+                "protocol": ctx.protocol,
+                "request_ip": self.request.remote_ip,
+            }
+        )
+
+
+class Flushed(WebHandler):
+    """Awaits flush() (a future of the running loop) before finishing."""
+
+    async def get(self) -> None:
+        self.write("a|")
+        await self.flush()
+        await asyncio.sleep(0)
+        self.finish("b")
+
+
 class Form(WebHandler):
     def get(self) -> None:
         self.write(self.xsrf_token)

@@ -11,6 +11,8 @@ urls = route(
     u(r"/echo-body", "EchoBody"),
     u(r"/hang", "Hang"),
     u(r"/ip", "Ip"),
+    u(r"/context", "Context"),
+    u(r"/flushed", "Flushed"),
     u(r"/form", "Form"),
     u(r"/ws", "EchoWS"),
     u(r"/state", "State"),
