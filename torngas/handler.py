@@ -15,7 +15,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 import tornado
@@ -236,6 +236,7 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
     _fast_init = True
     _fast_finish = True
     _fast_execute = True
+    _execute_now_ok = True
     _fast_headers = True
     _plain_clear = False
     _plain_initialize = False
@@ -294,8 +295,24 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
         overriding ``_cross_origin_protection``, run Tornado's own."""
         if self._stream_request_body or not self._fast_execute:  # type: ignore[attr-defined]
             return await RequestHandler._execute(self, transforms, *args, **kwargs)  # noqa: SLF001
+        rest = self._execute_now(transforms, args, kwargs)
+        if rest is not None:
+            await rest
+
+    def _execute_now(
+        self, transforms: list[Any], args: tuple[bytes, ...] | list[bytes], kwargs: dict[str, bytes]
+    ) -> Coroutine[Any, Any, None] | None:
+        """``_execute``'s steps, run now, up to the first one that has to wait.
+
+        Returns None when the request was handled without waiting (a plain
+        ``def get()`` and no asynchronous ``prepare``), else a coroutine that
+        does the rest (:meth:`_execute_rest`), to be awaited in the request's
+        own task. The transports call it directly, so that a handler that never
+        waits costs no coroutine and, on Tornado's server, no task. Only for
+        classes on the fast path (``_execute_now_ok``)."""
         self._transforms = transforms
         request = self.request
+        rest = None
         try:
             method = request.method
             if method not in self.SUPPORTED_METHODS:
@@ -318,47 +335,77 @@ class WebHandler(HandlerHooksMixin, RequestHandler):
                 self.path_kwargs = {}
             if method not in ("HEAD", "OPTIONS", "GET"):
                 self._cross_origin_protection()
-            if self._plain_prepare and not self._mw.request_hooks:
-                pass  # prepare() would only call on_prepare(), which does nothing
-            else:
+            if not self._plain_prepare or self._mw.request_hooks:
+                # (otherwise prepare() would only call on_prepare(), which does nothing)
                 result = self.prepare()
                 if result is not None:
-                    result = await result
+                    rest = self._execute_rest(result, None)
+                    return rest
             if self._prepared_future is not None:
                 future_set_result_unless_cancelled(self._prepared_future, None)
             if self._finished:
-                return
-            name = _METHOD_NAMES.get(method) or method.lower()
-            path_args = self.path_args  # prepare() may have changed them
-            path_kwargs = self.path_kwargs
-            if path_args or path_kwargs:
-                result = getattr(self, name)(*path_args, **path_kwargs)
-            else:
-                result = getattr(self, name)()
+                return None
+            result = self._call_method()
             if result is not None:
-                result = await result
+                rest = self._execute_rest(None, result)
+                return rest
             if self._auto_finish and not self._finished:
                 self.finish()
         except (Exception, asyncio.CancelledError) as e:
-            # Tornado's handling, unchanged.
-            task = asyncio.current_task()
-            if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
-                result = None
-                if not self._finished:
-                    try:
-                        self.send_error(500)
-                    except Exception:
-                        app_log.error("Exception in exception handler", exc_info=True)
-                raise
-            try:
-                self._handle_request_exception(e)
-            except Exception:
-                app_log.error("Exception in exception handler", exc_info=True)
-            finally:
-                result = None  # noqa: F841 - no circular reference through the frame
+            self._execute_failed(e)
         finally:
+            prepared = self._prepared_future
+            if rest is None and prepared is not None and not prepared.done():
+                prepared.set_result(None)
+        return None
+
+    async def _execute_rest(self, prepared: Any, result: Any) -> None:
+        """The rest of :meth:`_execute_now` once a step has to wait: ``prepared``
+        is ``prepare()``'s awaitable (the HTTP method has yet to run), or
+        ``result`` the HTTP method's."""
+        try:
+            if prepared is not None:
+                await prepared
+                if self._prepared_future is not None:
+                    future_set_result_unless_cancelled(self._prepared_future, None)
+                if self._finished:
+                    return
+                result = self._call_method()
+            if result is not None:
+                await result
+            if self._auto_finish and not self._finished:
+                self.finish()
+        except (Exception, asyncio.CancelledError) as e:
+            self._execute_failed(e)
+        finally:
+            prepared = result = None  # no circular reference through the frame
             if self._prepared_future is not None and not self._prepared_future.done():
                 self._prepared_future.set_result(None)
+
+    def _call_method(self) -> Any:
+        """Calls the handler's HTTP method with the (decoded) path arguments."""
+        method = self.request.method
+        name = _METHOD_NAMES.get(method) or method.lower()  # type: ignore[union-attr]
+        path_args = self.path_args  # prepare() may have changed them
+        path_kwargs = self.path_kwargs
+        if path_args or path_kwargs:
+            return getattr(self, name)(*path_args, **path_kwargs)
+        return getattr(self, name)()
+
+    def _execute_failed(self, e: BaseException) -> None:
+        """Tornado's handling of an exception escaping ``_execute``'s steps."""
+        task = asyncio.current_task()
+        if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
+            if not self._finished:
+                try:
+                    self.send_error(500)
+                except Exception:
+                    app_log.error("Exception in exception handler", exc_info=True)
+            raise e
+        try:
+            self._handle_request_exception(e)  # type: ignore[arg-type]
+        except Exception:
+            app_log.error("Exception in exception handler", exc_info=True)
 
     def _finish_fast(self, chunk: str | bytes | dict[str, Any] | None) -> Any:
         """Tornado's ``finish()`` + ``flush()`` for a response not flushed yet,
@@ -567,6 +614,10 @@ def _set_fast_flags(cls: type[WebHandler]) -> None:
     )
     cls._fast_finish = all(getattr(cls, m) is getattr(WebHandler, m) for m in _FINISH_METHODS)
     cls._fast_execute = cls._cross_origin_protection is WebHandler._cross_origin_protection  # noqa: SLF001
+    # The transports may call _execute_now() instead of awaiting _execute()
+    # (a class with its own _execute keeps it; @stream_request_body is checked
+    # per request, the decorator runs after the class is made).
+    cls._execute_now_ok = cls._fast_execute and cls._execute is WebHandler._execute  # noqa: SLF001
     cls._fast_headers = cls._convert_header_value is RequestHandler._convert_header_value  # noqa: SLF001
     cls._plain_clear = (
         cls.clear is HandlerHooksMixin.clear

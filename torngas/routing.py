@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from contextvars import copy_context
 from typing import Any
 
 from tornado.ioloop import IOLoop
@@ -270,10 +271,17 @@ def _entry(rule: Rule, make: Any) -> _Entry:
 class HandlerDelegate(_HandlerDelegate):
     """Tornado's ``_HandlerDelegate`` with a cheaper ``execute`` for the usual
     request (template and static caches on, no ``@stream_request_body``, on
-    a running loop): no settings look-ups, and the handler's coroutine becomes
-    a task of the running loop directly, as ``gen.convert_yielded`` makes it
-    (kept in ``IOLoop._pending_tasks`` until done; an exception escaping it is
-    raised in its done callback, for the loop to log)."""
+    a running loop): no settings look-ups, and
+
+    - a torngas handler's steps run at once, in a copy of the current context
+      (as a task of their own would), up to the first one that has to wait
+      (``WebHandler._execute_now``): a handler that never waits costs no task;
+      the rest, if any, becomes a task in that same context;
+    - any other handler's coroutine becomes a task of the running loop directly,
+      as ``gen.convert_yielded`` makes it.
+
+    A task is kept in ``IOLoop._pending_tasks`` until done; an exception
+    escaping it is raised in its done callback, for the loop to log."""
 
     def execute(self) -> Any:
         app = self.application
@@ -284,9 +292,21 @@ class HandlerDelegate(_HandlerDelegate):
         handler = self.handler = self.handler_class(app, request, **self.handler_kwargs)
         factories = app.transforms
         transforms = [t(request) for t in factories] if factories else []
-        task = loop.create_task(
-            handler._execute(transforms, *self.path_args, **self.path_kwargs)  # noqa: SLF001
-        )
+        if getattr(handler, "_execute_now_ok", False):
+            context = copy_context()
+            rest = context.run(
+                handler._execute_now,  # noqa: SLF001
+                transforms,
+                self.path_args,
+                self.path_kwargs,
+            )
+            if rest is None:
+                return None
+            task = loop.create_task(rest, context=context)
+        else:
+            task = loop.create_task(
+                handler._execute(transforms, *self.path_args, **self.path_kwargs)  # noqa: SLF001
+            )
         _PENDING_TASKS.add(task)
         task.add_done_callback(_task_done)
         return None

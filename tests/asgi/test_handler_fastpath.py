@@ -257,3 +257,32 @@ def test_inlining_flags_follow_the_class():
     assert not OwnHooks._plain_tail
     assert not CompleteOnly._plain_tail and CompleteOnly._plain_clear
     assert not OwnConversion._fast_headers
+
+
+def test_handlers_that_never_wait_run_in_a_context_of_their_own(transport):
+    """A handler that never waits runs without a task (both transports): a
+    ContextVar it sets must not reach the next request on the same kept-alive
+    connection, nor the rest of a handler that waits; errors still give 500."""
+    from tests.asgi.asgiapp.handlers import SEEN
+
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        for _ in range(3):
+            assert client.get("/ctxvar").json() == {"seen": "unset"}
+            assert client.get("/ctxvar-async").json() == {
+                "seen": "set-in-prepare",
+                "after": "set-in-prepare",
+            }
+            assert client.server.call(lambda: SEEN["prepare_saw"]) == "unset"
+        assert client.get("/ctxvar?fail=1").status_code == 500
+        assert client.get("/ctxvar-async?fail=1").status_code == 500
+        assert client.get("/ctxvar").json() == {"seen": "unset"}
+
+
+def test_a_class_with_its_own_execute_keeps_it(transport):
+    from tests.asgi.asgiapp.handlers import SEEN, CtxVar, OwnExecute
+
+    assert CtxVar._execute_now_ok and not OwnExecute._execute_now_ok
+    with serve(INSTALLED_APPS=APP, transport=transport) as client:
+        assert client.get("/own-execute").text == "own"
+        assert client.get("/own-execute").text == "own"
+        assert client.server.call(lambda: SEEN["own_execute"]) == 2

@@ -508,20 +508,27 @@ async def run_http(
         factories = app.transforms
         transforms = [t(request) for t in factories] if factories else []
         conn.inline = True
-        # The handler runs in this task; if it suspends, _Resume takes over.
-        coro = handler._execute(transforms, *delegate.path_args, **delegate.path_kwargs)  # noqa: SLF001
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            if conn.finished and conn._sender is None:  # noqa: SLF001
-                # The usual case: the whole response was queued when the
-                # handler returned; send it from this task.
-                conn.inline = False
-                await conn.send_queued()
-                if conn.complete or conn.closed:
-                    return
+        # The handler runs in this task: a torngas handler's steps run now
+        # (_execute_now), and only a step that waits leaves a coroutine; if that
+        # suspends, _Resume takes over.
+        if getattr(handler, "_execute_now_ok", False):
+            coro = handler._execute_now(transforms, delegate.path_args, delegate.path_kwargs)  # noqa: SLF001
         else:
-            await _Resume(coro, yielded, conn)
+            coro = handler._execute(transforms, *delegate.path_args, **delegate.path_kwargs)  # noqa: SLF001
+        if coro is not None:
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                pass
+            else:
+                await _Resume(coro, yielded, conn)
+        if conn.finished and conn._sender is None:  # noqa: SLF001
+            # The usual case: the whole response was queued when the handler
+            # returned; send it from this task.
+            conn.inline = False
+            await conn.send_queued()
+            if conn.complete or conn.closed:
+                return
         await conn.wait_complete(receive)
         return
     await _run_delegate(app, request, delegate, conn, receive, send)

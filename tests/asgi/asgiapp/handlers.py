@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 import tornado.web
@@ -304,3 +305,45 @@ class CompleteOnly(WebHandler):
     def get(self) -> None:
         self.set_status(201)
         self.write("made")
+
+
+#: Set by the handlers below: a request must never see another's value.
+PROBE: contextvars.ContextVar[str] = contextvars.ContextVar("probe", default="unset")
+
+
+class CtxVar(WebHandler):
+    """A handler that never waits (runs without a task of its own)."""
+
+    def get(self) -> None:
+        seen = PROBE.get()
+        PROBE.set("set-by-sync")
+        if self.get_query_argument("fail", None):
+            raise ValueError("asked to fail")
+        self.write({"seen": seen})
+
+
+class CtxVarAsync(WebHandler):
+    """Waits in prepare() and in get(): the rest runs as a task, same context."""
+
+    async def prepare(self) -> None:
+        SEEN["prepare_saw"] = PROBE.get()
+        PROBE.set("set-in-prepare")
+        await asyncio.sleep(0)
+
+    async def get(self) -> None:
+        seen = PROBE.get()
+        await asyncio.sleep(0)
+        if self.get_query_argument("fail", None):
+            raise ValueError("asked to fail")
+        self.write({"seen": seen, "after": PROBE.get()})
+
+
+class OwnExecute(WebHandler):
+    """Overrides _execute: the transports must await it, not skip it."""
+
+    async def _execute(self, transforms: Any, *args: Any, **kwargs: Any) -> None:
+        SEEN["own_execute"] = SEEN.get("own_execute", 0) + 1
+        await super()._execute(transforms, *args, **kwargs)
+
+    def get(self) -> None:
+        self.write("own")
