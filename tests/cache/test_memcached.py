@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.cache.conftest import build_cache, unique_prefix
 from tests.cache.contract import CacheContract
+from tests.services import wait_until
 from tests.services.memcached import MemcachedServer
 from torngas.cache import BaseCache, CacheValueTooLarge, InvalidCacheKey
 from torngas.cache.backends.memcached import MemcachedCache
@@ -115,6 +117,76 @@ def test_negative_integers_and_decr_below_zero(memcached_server: MemcachedServer
     c.set("big", 2**63 - 1)
     with pytest.raises(ValueError):
         c.incr("big", 2**64)
+    c.disconnect()
+
+
+def test_incr_of_negative_numbers_never_fails_falsely(memcached_server: MemcachedServer) -> None:
+    """memcached (1.6.18 here) now and then answers "non-numeric value" to an
+    incr of a stored number >= 2**63 (our negative numbers): about 1 in 300 tries
+    of this loop before the compare-and-set fallback, none after."""
+    for i in range(1500):
+        c = build_cache(BACKEND, memcached_server.location, KEY_PREFIX=unique_prefix())
+        c.set("neg", -3)
+        assert c.incr("neg", 1) == -2, i
+        assert c.decr("neg", 2) == -4, i
+        c.disconnect()
+
+
+@pytest.fixture
+def false_non_numeric(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every incr answered as memcached's false "non-numeric" does (fault
+    injection on the client: the server, a real one, is asked nothing)."""
+    from pymemcache.client.base import PooledClient
+    from pymemcache.exceptions import MemcacheClientError
+
+    refused: list[str] = []
+
+    def incr(self: Any, key: Any, value: int, noreply: bool | None = False) -> Any:
+        refused.append(key)
+        raise MemcacheClientError(b"cannot increment or decrement non-numeric value")
+
+    monkeypatch.setattr(PooledClient, "incr", incr)
+    return refused
+
+
+def test_incr_fallback_is_atomic_and_keeps_the_time_to_live(
+    memcached_server: MemcachedServer, false_non_numeric: list[str]
+) -> None:
+    c = build_cache(BACKEND, memcached_server.location, KEY_PREFIX=unique_prefix())
+    c.set("ctr", -100)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(40):
+                c.incr("ctr")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert c.get("ctr") == 140  # -100 + 6 x 40: no increment lost to a race
+    assert len(false_non_numeric) == 240
+    assert c.decr("ctr", 150) == -10
+
+    c.set("ttl", 5, timeout=2)
+    assert c.incr("ttl") == 6
+    assert wait_until(lambda: c.get("ttl") is None, 4)  # still expires
+    c.set("forever", 1, timeout=None)
+    assert c.incr("forever") == 2
+    key = c.make_key("forever")
+    assert c.get_client(key).raw_command(f"mg {key} t") == b"HD t-1"  # still no expiry
+
+    c.set("text", "abc")
+    with pytest.raises(ValueError):
+        c.incr("text")  # really not a number
+    assert c.get("text") == "abc"
+    with pytest.raises(ValueError):
+        c.incr("missing")
     c.disconnect()
 
 
