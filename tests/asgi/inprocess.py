@@ -56,6 +56,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from tests.asgi.scopes import http_scope  # noqa: E402
+
 ENDPOINTS = {"/plaintext": b"Hello, World!", "/json": b'{"message": "Hello, World!"}'}
 CASES = (
     "asgi-bare:/plaintext",
@@ -84,25 +86,6 @@ def _uvloop_or_asyncio() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 # ------------------------------------------------------------------ ASGI
-def _scope(path: str) -> dict[str, Any]:
-    """What uvicorn (httptools) passes for wrk's ``GET path`` (``Host`` only)."""
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": "GET",
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000")],
-        "state": {},
-    }
-
-
 _REQUEST = {"type": "http.request", "body": b"", "more_body": False}
 
 
@@ -113,7 +96,7 @@ async def _receive() -> dict[str, Any]:
 def asgi_case(app: Any, path: str) -> Case:
     sent: list[dict[str, Any]] = []
     append = sent.append
-    template = _scope(path)
+    template = http_scope(path)
     new_loop = _uvloop_or_asyncio()
 
     async def send(msg: dict[str, Any]) -> None:

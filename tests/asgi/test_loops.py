@@ -13,27 +13,11 @@ from typing import Any
 
 import pytest
 
+from tests.asgi.scopes import http_scope
 from torngas.asgi import ASGIApplication
 from torngas.conf import override_settings
 
 pytestmark = pytest.mark.tornado_only("drives the ASGI application in process")
-
-
-def _scope(path: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": "GET",
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000")],
-    }
 
 
 async def _get(app: ASGIApplication, path: str) -> tuple[int, bytes]:
@@ -46,7 +30,7 @@ async def _get(app: ASGIApplication, path: str) -> tuple[int, bytes]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await asyncio.wait_for(app(_scope(path), receive, send), 10)
+    await asyncio.wait_for(app(http_scope(path), receive, send), 10)
     status = sent[0]["status"]
     return status, b"".join(m.get("body", b"") for m in sent[1:])
 
