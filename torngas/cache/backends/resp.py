@@ -382,18 +382,9 @@ class RespConnection(asyncio.Protocol):
         fut = loop.create_future()
         deadline = loop.time() + self.timeout
         pending = self._pending
-        if pending:
-            pending.append((fut, deadline))
-            wbuf = self._wbuf
-            wbuf.append(data)
-            if len(wbuf) == 1:
-                loop.call_soon(self._flush)
-        else:
-            self._quiet = True
-            pending.append((fut, deadline))
-            self._transport.write(data)  # type: ignore[union-attr]
-        if self._timer is None:
-            self._timer = loop.call_at(deadline, self._on_timer)
+        busy = bool(pending)
+        pending.append((fut, deadline))
+        self._write(data, deadline, busy)
         return fut
 
     def request_many(self, data: bytes, count: int) -> list[asyncio.Future[Any]]:
@@ -402,19 +393,24 @@ class RespConnection(asyncio.Protocol):
         deadline = loop.time() + self.timeout
         futures = [loop.create_future() for _ in range(count)]
         pending = self._pending
-        if pending:
-            pending.extend((f, deadline) for f in futures)
+        busy = bool(pending)
+        pending.extend((f, deadline) for f in futures)
+        self._write(data, deadline, busy)
+        return futures
+
+    def _write(self, data: bytes, deadline: float, busy: bool) -> None:
+        """Send ``data`` (its futures are queued already): at once on an idle
+        connection, else gathered and written at the end of this loop iteration."""
+        if busy:
             wbuf = self._wbuf
             wbuf.append(data)
             if len(wbuf) == 1:
-                loop.call_soon(self._flush)
+                self.loop.call_soon(self._flush)
         else:
             self._quiet = True
-            pending.extend((f, deadline) for f in futures)
             self._transport.write(data)  # type: ignore[union-attr]
         if self._timer is None:
-            self._timer = loop.call_at(deadline, self._on_timer)
-        return futures
+            self._timer = self.loop.call_at(deadline, self._on_timer)
 
     def _flush(self) -> None:
         wbuf = self._wbuf
